@@ -1,0 +1,1 @@
+"""The ``imis-tier`` command line (installed as ``imis_tier_cli``)."""
