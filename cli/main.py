@@ -14,6 +14,9 @@ from imis_tier import __version__
 # name -> (module, attribute). Loaded lazily so `imis-tier --help` stays fast.
 _SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "emulator": ("imis_tier_cli.emulator", "emulator"),
+    "backfill": ("imis_tier_cli.sync", "backfill_command"),
+    "sync": ("imis_tier_cli.sync", "sync_command"),
+    "load-exports": ("imis_tier_cli.sync", "load_exports_command"),
 }
 
 
