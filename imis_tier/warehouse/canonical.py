@@ -12,6 +12,8 @@ from imis_tier.warehouse._database import Warehouse
 
 # Where a renewal decision's outcome is looked for around a renewal date (days before, after).
 DECISION_WINDOW_DAYS = (75, 120)
+# A dues invoice this close to a join or reinstatement bills that start, not a renewal.
+JOIN_INVOICE_DAYS = 45
 
 _STATEMENTS: tuple[tuple[str, str], ...] = (
     (
@@ -37,13 +39,14 @@ _STATEMENTS: tuple[tuple[str, str], ...] = (
         "tier_spells",
         """
         WITH h AS (
-            SELECT party_id, change_date, nullif(original_value, '') AS from_tier, new_value AS tier_code
+            SELECT party_id, change_date, nullif(original_value, '') AS from_tier, new_value AS tier_code,
+                   row_number() OVER (PARTITION BY party_id ORDER BY change_date, new_value) AS nth
             FROM raw_member_type_history
         )
         SELECT h.party_id, h.tier_code, h.from_tier, h.change_date AS start_at,
                lead(h.change_date) OVER (PARTITION BY h.party_id ORDER BY h.change_date, h.tier_code) AS end_at,
                CASE
-                   WHEN h.from_tier IS NULL THEN 'join'
+                   WHEN h.nth = 1 AND h.tier_code <> 'NM' THEN 'join'
                    WHEN h.tier_code = 'NM' THEN 'lapse'
                    WHEN h.from_tier = 'NM' THEN 'reinstate'
                    WHEN coalesce(tn.rank, 0) > coalesce(tf.rank, 0) THEN 'upgrade'
@@ -156,15 +159,22 @@ def refresh(warehouse: Warehouse) -> list[str]:
 
 
 # A renewal decision for every dues renewal point a member reached: the due date of each dues
-# invoice after the first. Outcome: the first member-type change in the window around it (lapse,
-# upgrade, downgrade) or, without one, a renewal of the same tier when the invoice was paid and a
-# lapse when it was not (a member whose type iMIS never flips to NM still stopped paying).
+# invoice that does not bill a join or reinstatement. Outcome: the first member-type change in the
+# window around it (lapse, upgrade, downgrade) or, without one, a renewal of the same tier when the
+# invoice was paid, a lapse when it was cancelled, and still open (NULL) otherwise.
 _DECISIONS = f"""
-WITH renewals AS (
+WITH starts AS (
+    SELECT party_id, start_at FROM tier_spells WHERE event IN ('join', 'reinstate')
+), renewals AS (
     SELECT d.party_id, d.invoice_id, d.due_date AS decision_date, d.tier_code AS billed_tier,
-           d.amount AS price_offered, d.paid_date, d.status,
-           row_number() OVER (PARTITION BY d.party_id ORDER BY d.due_date, d.invoice_id) AS nth
-    FROM dues_transactions d WHERE d.status <> 'Cancelled' OR d.status IS NULL
+           d.amount AS price_offered, d.paid_date, d.status
+    FROM dues_transactions d
+    WHERE NOT EXISTS (
+        SELECT 1 FROM starts s
+        WHERE s.party_id = d.party_id
+          AND s.start_at BETWEEN d.invoice_date - INTERVAL {JOIN_INVOICE_DAYS} DAY
+                             AND d.invoice_date + INTERVAL {JOIN_INVOICE_DAYS} DAY
+    )
 ), holding AS (
     SELECT r.*, s.tier_code AS from_tier
     FROM renewals r
@@ -178,19 +188,23 @@ WITH renewals AS (
      AND s.start_at <= h.decision_date + INTERVAL {DECISION_WINDOW_DAYS[1]} DAY
      AND s.tier_code <> h.from_tier
     GROUP BY ALL
+), resolved AS (
+    SELECT h.*, c.to_tier AS changed_to,
+           coalesce(c.to_tier, CASE WHEN h.paid_date IS NOT NULL THEN h.from_tier
+                                    WHEN h.status = 'Cancelled' THEN 'NM' END) AS to_tier
+    FROM holding h LEFT JOIN changes c ON c.party_id = h.party_id AND c.invoice_id = h.invoice_id
 )
-SELECT h.party_id, h.invoice_id, h.decision_date, h.from_tier, h.price_offered,
-       coalesce(c.to_tier, CASE WHEN h.paid_date IS NOT NULL THEN h.from_tier ELSE 'NM' END) AS to_tier,
+SELECT r.party_id, r.invoice_id, r.decision_date, r.from_tier, r.price_offered, r.to_tier,
        CASE
-           WHEN coalesce(c.to_tier, CASE WHEN h.paid_date IS NOT NULL THEN h.from_tier ELSE 'NM' END) = 'NM' THEN 'lapse'
-           WHEN c.to_tier IS NULL THEN 'renew'
+           WHEN r.to_tier IS NULL THEN NULL
+           WHEN r.to_tier = 'NM' THEN 'lapse'
+           WHEN r.changed_to IS NULL OR r.to_tier = r.from_tier THEN 'renew'
            WHEN coalesce(tt.rank, 0) > coalesce(tf.rank, 0) THEN 'upgrade'
            WHEN coalesce(tt.rank, 0) < coalesce(tf.rank, 0) THEN 'downgrade'
            ELSE 'renew'
        END AS outcome
-FROM holding h
-LEFT JOIN changes c ON c.party_id = h.party_id AND c.invoice_id = h.invoice_id
-LEFT JOIN raw_customer_types tf ON tf.code = h.from_tier
-LEFT JOIN raw_customer_types tt ON tt.code = c.to_tier
-WHERE h.nth > 1 AND h.from_tier IS NOT NULL AND h.from_tier <> 'NM'
+FROM resolved r
+LEFT JOIN raw_customer_types tf ON tf.code = r.from_tier
+LEFT JOIN raw_customer_types tt ON tt.code = r.to_tier
+WHERE r.from_tier IS NOT NULL AND r.from_tier <> 'NM'
 """
