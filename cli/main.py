@@ -17,6 +17,7 @@ _SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "backfill": ("imis_tier_cli.sync", "backfill_command"),
     "sync": ("imis_tier_cli.sync", "sync_command"),
     "load-exports": ("imis_tier_cli.sync", "load_exports_command"),
+    "handlers": ("imis_tier_cli.handlers", "handlers"),
 }
 
 

@@ -187,7 +187,7 @@ def build_panel(warehouse: Warehouse, as_of: date | datetime | str) -> pd.DataFr
 
 def data_horizon(warehouse: Warehouse) -> date | None:
     """The last day the warehouse has data for (latest UpdatedOn of any synced party)."""
-    row = warehouse.execute("SELECT max(updated_on) FROM raw_parties").fetchone()
+    row = warehouse.fetchone("SELECT max(updated_on) FROM raw_parties")
     return row[0].date() if row and row[0] is not None else None
 
 

@@ -83,7 +83,7 @@ class Warehouse:
     # -- schema ----------------------------------------------------------------------------------
     @property
     def schema_version(self) -> int:
-        row = self._conn.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()
+        row = self.fetchone("SELECT coalesce(max(version), 0) FROM schema_migrations")
         return int(row[0]) if row else 0
 
     def migrate(self) -> list[int]:
@@ -91,7 +91,7 @@ class Warehouse:
         self._conn.execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations ("
             " version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, checksum VARCHAR NOT NULL,"
-            " applied_at TIMESTAMPTZ NOT NULL DEFAULT current_timestamp)"
+            " applied_at TIMESTAMP NOT NULL DEFAULT current_timestamp)"
         )
         applied = {
             int(v): c for v, c in self._conn.execute("SELECT version, checksum FROM schema_migrations").fetchall()
@@ -142,6 +142,15 @@ class Warehouse:
     def execute(self, sql: str, parameters: list[Any] | None = None) -> duckdb.DuckDBPyConnection:
         with self._lock:
             return self._conn.execute(sql, parameters or [])
+
+    def fetchall(self, sql: str, parameters: list[Any] | None = None) -> list[tuple[Any, ...]]:
+        """Run a query and fetch every row while holding the connection (safe across threads)."""
+        with self._lock:
+            return self._conn.execute(sql, parameters or []).fetchall()
+
+    def fetchone(self, sql: str, parameters: list[Any] | None = None) -> tuple[Any, ...] | None:
+        with self._lock:
+            return self._conn.execute(sql, parameters or []).fetchone()
 
     def query_df(self, sql: str, parameters: list[Any] | None = None) -> Any:
         """Run a query and return a pandas DataFrame."""

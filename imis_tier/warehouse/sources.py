@@ -57,7 +57,7 @@ class QuerySource:
             offset=offset,
         )
         for page in result.pages():
-            next_offset = page.next_offset if page.has_next else None
+            next_offset = page.offset + len(page.items) if page.has_next else None
             yield SourcePage(page.items, page.offset, next_offset, page.total_count)
 
 

@@ -46,7 +46,8 @@ class SyncResult:
 
 
 def _now() -> datetime:
-    return datetime.now(UTC)
+    """Bookkeeping stamps are naive UTC (DuckDB TIMESTAMP), so reading them needs no tz database."""
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def _as_source(source: Any) -> ExtractSource:
@@ -103,16 +104,16 @@ def _selected(entities: Sequence[str] | None) -> list[Extract]:
 
 
 def _checkpoints(warehouse: Warehouse) -> dict[str, datetime | None]:
-    rows = warehouse.execute("SELECT entity, watermark FROM sync_checkpoint").fetchall()
+    rows = warehouse.fetchall("SELECT entity, watermark FROM sync_checkpoint")
     return {str(entity): mark for entity, mark in rows}
 
 
 def _open_run(warehouse: Warehouse, mode: str, source: ExtractSource) -> tuple[str, bool]:
-    row = warehouse.execute(
+    row = warehouse.fetchone(
         "SELECT run_id FROM sync_runs WHERE status = 'running' AND mode = ? AND source = ? "
         "ORDER BY started_at DESC LIMIT 1",
         [mode, source.description],
-    ).fetchone()
+    )
     if row:
         logger.info("resuming %s run %s", mode, row[0])
         return str(row[0]), True
@@ -160,10 +161,10 @@ def _extract_entity(
     since: datetime | None,
     progress: Progress,
 ) -> int:
-    state = warehouse.execute(
+    state = warehouse.fetchone(
         "SELECT since, next_offset, done, rows FROM sync_progress WHERE run_id = ? AND entity = ?",
         [run_id, extract.entity],
-    ).fetchone()
+    )
     if state is None:
         warehouse.execute(
             "INSERT INTO sync_progress (run_id, entity, since) VALUES (?, ?, ?)",

@@ -4,7 +4,7 @@ CREATE TABLE sync_checkpoint (
     watermark     TIMESTAMP,            -- greatest UpdatedOn fully extracted (iMIS local time)
     run_id        VARCHAR,
     rows_total    BIGINT NOT NULL DEFAULT 0,
-    updated_at    TIMESTAMPTZ NOT NULL DEFAULT current_timestamp
+    updated_at    TIMESTAMP NOT NULL  -- UTC
 );
 
 -- A run in progress keeps its position per entity, so a killed run resumes mid-entity.
@@ -24,8 +24,8 @@ CREATE TABLE sync_runs (
     mode          VARCHAR NOT NULL,     -- backfill | sync | file
     source        VARCHAR NOT NULL,     -- base URL (no credentials) or file path
     since         TIMESTAMP,
-    started_at    TIMESTAMPTZ NOT NULL,
-    finished_at   TIMESTAMPTZ,
+    started_at    TIMESTAMP NOT NULL,   -- UTC
+    finished_at   TIMESTAMP,
     status        VARCHAR NOT NULL,     -- running | finished | failed
     rows          BIGINT NOT NULL DEFAULT 0,
     error         VARCHAR

@@ -12,7 +12,7 @@ CREATE TABLE writeback_change_sets (
     deletes         INTEGER NOT NULL,
     noops           INTEGER NOT NULL,
     computed_at     TIMESTAMP NOT NULL,   -- UTC
-    status          VARCHAR NOT NULL,     -- staged | applying | applied | failed
+    status          VARCHAR NOT NULL,     -- staged | applying | applied | failed | superseded
     approved_by     VARCHAR,
     applied_at      TIMESTAMP,            -- UTC
     error           VARCHAR
