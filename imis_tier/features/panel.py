@@ -85,7 +85,7 @@ def _panel_sql() -> str:
                arg_max(method, invoice_date) FILTER (WHERE paid_date IS NOT NULL AND paid_date < $as_of) AS last_payment_method,
                sum(failed_payments) FILTER (WHERE invoice_date < $as_of) AS failed_payments,
                sum(amount) FILTER (WHERE paid_date IS NOT NULL AND paid_date < $as_of) AS dues_lifetime
-        FROM dues_transactions WHERE invoice_date < $as_of GROUP BY party_id
+        FROM dues_transactions WHERE invoice_date < $as_of AND due_date < $as_of GROUP BY party_id
     ), nondues AS (
         SELECT party_id,
                sum(amount) FILTER (WHERE invoice_date >= $as_of - INTERVAL 365 DAY) AS nondues_12m,
@@ -192,10 +192,12 @@ def data_horizon(warehouse: Warehouse) -> date | None:
 
 
 def build_labels(warehouse: Warehouse, as_of: date | datetime | str, *, horizon: date | None = None) -> pd.DataFrame:
-    """What each member did at their first renewal decision on or after ``as_of``.
+    """What each member did at their first renewal decision whose window opens after ``as_of``.
 
-    Only decisions whose outcome is settled by ``horizon`` (default: the data horizon) are
-    returned, so an open renewal invoice is never mistaken for a lapse.
+    A decision's window opens ``DECISION_WINDOW_DAYS[0]`` days before its due date (the renewal
+    invoice, which already names the tier chosen, goes out then), so a label is never visible in
+    the features of its own as-of date. Only decisions settled by ``horizon`` (default: the data
+    horizon) are returned, so an open renewal invoice is never mistaken for a lapse.
     """
     from imis_tier.warehouse.canonical import DECISION_WINDOW_DAYS
 
@@ -207,7 +209,7 @@ def build_labels(warehouse: Warehouse, as_of: date | datetime | str, *, horizon:
                min(decision_date) AS decision_date, arg_min(from_tier, decision_date) AS from_tier,
                arg_min(price_offered, decision_date) AS price_offered
         FROM renewal_decisions
-        WHERE decision_date >= $as_of
+        WHERE decision_date - INTERVAL {DECISION_WINDOW_DAYS[0]} DAY >= $as_of AND outcome IS NOT NULL
         GROUP BY party_id
         HAVING min(decision_date) + INTERVAL {DECISION_WINDOW_DAYS[1]} DAY <= $horizon
         ORDER BY party_id
@@ -235,7 +237,7 @@ def build_monthly_panel(
     """Panels stacked over month starts from ``start`` to ``end`` (for training on many dates).
 
     With labels, each row carries the outcome of the member's next renewal decision, and only
-    members whose next decision falls within 12 months of the as-of date and is settled are kept.
+    members whose next decision falls within a year of its window opening and is settled are kept.
     """
     frames = []
     for day in as_of_dates or month_starts(start, end):
@@ -243,7 +245,7 @@ def build_monthly_panel(
         if with_labels:
             labels = build_labels(warehouse, day)
             panel = panel.merge(labels, on="party_id", how="inner", suffixes=("", "_label"))
-            within = (pd.to_datetime(panel["decision_date"]) - pd.Timestamp(day)).dt.days < 366
+            within = (pd.to_datetime(panel["decision_date"]) - pd.Timestamp(day)).dt.days < 366 + 75
             panel = panel[within]
         frames.append(panel)
     if not frames:
