@@ -110,7 +110,7 @@ def _panel_sql() -> str:
         FROM raw_certifications WHERE registered_on < $as_of GROUP BY party_id
     ), prices AS (
         SELECT tier_code, price AS list_price FROM tier_prices
-        WHERE effective_from <= $as_of AND (effective_to IS NULL OR effective_to > $as_of)
+        WHERE effective_from < $as_of AND (effective_to IS NULL OR effective_to >= $as_of)
     )
     SELECT h.party_id, h.tier, t.rank AS tier_rank,
            date_diff('month', f.first_joined, $as_of) AS tenure_months,
