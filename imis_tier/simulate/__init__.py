@@ -1,0 +1,1 @@
+"""Simulation: scenarios, the tier-choice model, forecasts and sensitivity."""
