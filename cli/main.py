@@ -18,6 +18,7 @@ _SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "sync": ("imis_tier_cli.sync", "sync_command"),
     "load-exports": ("imis_tier_cli.sync", "load_exports_command"),
     "handlers": ("imis_tier_cli.handlers", "handlers"),
+    "auth": ("imis_tier_cli.auth", "auth"),
 }
 
 

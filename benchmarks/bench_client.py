@@ -1,0 +1,197 @@
+"""Extraction speed of the iMIS client against the emulator (running in a separate process).
+
+Extracts every party (``/api/Party``) and every row of an ``/api/query`` query at each emulated
+latency, three ways: imis-tier's ``Client``, a plain httpx loop (the floor: no decoding beyond
+JSON), and the ``imis-projectweekend`` package (100-row pages; it has no ``/api/query`` support,
+so its query figure is the legacy ``/api/iqa`` route). Prints wall time, requests, rows/s and
+client CPU per 1,000 rows; the client CPU is this process's CPU time, the server runs elsewhere.
+
+    .venv/bin/python benchmarks/bench_client.py --members 100000 --latency 0 50
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from typing import Any
+
+import httpx
+import orjson
+
+QUERY = "$/Tier/Members"
+
+
+def _serve(members: int, latency_ms: int, conn: Connection) -> None:
+    from imis_tier.emulator import Emulator, EmulatorConfig, FaultConfig
+
+    with Emulator(EmulatorConfig(members=members, seed=1)).running() as emu:
+        # Warm the server's caches first, so no method pays for a cold start.
+        for target in ("parties", "query"):
+            _plain(emu.base_url, emu.username, emu.password, target)
+        emu.set_faults(FaultConfig(latency_ms=latency_ms, seed=1))
+        conn.send((emu.base_url, emu.username, emu.password))
+        conn.recv()  # serve until the parent says stop
+
+
+@dataclass
+class Result:
+    method: str
+    latency_ms: int
+    target: str
+    rows: int
+    requests: int
+    wall_s: float
+    cpu_s: float
+
+    def line(self) -> str:
+        per_k = self.cpu_s / max(self.rows, 1) * 1000 * 1000
+        return (
+            f"| {self.target} | {self.latency_ms} | {self.method} | {self.rows:,} | {self.requests} | "
+            f"{self.wall_s:.2f} | {self.rows / self.wall_s:,.0f} | {per_k:.1f} |"
+        )
+
+
+def _measure(method: str, latency: int, target: str, server: tuple[str, str, str]) -> Result:
+    wall, cpu = time.perf_counter(), time.process_time()
+    rows, requests = METHODS[method](*server, target)
+    return Result(
+        method,
+        latency,
+        target,
+        rows,
+        requests,
+        time.perf_counter() - wall,
+        time.process_time() - cpu,
+    )
+
+
+# ------------------------------------------------------------------ imis-tier
+def _ours(base: str, user: str, password: str, target: str) -> tuple[int, int]:
+    from imis_tier.client import Client
+
+    with Client(base, username=user, password=password, use_keyring=False) as imis:
+        pager = imis.parties.list() if target == "parties" else imis.query(QUERY)
+        rows = sum(1 for _ in pager)
+        return rows, imis.request_count
+
+
+# ------------------------------------------------------------ plain httpx floor
+def _plain_pages(http: httpx.Client, url: str, params: dict[str, Any]) -> Iterator[list[Any]]:
+    offset = 0
+    while True:
+        data = orjson.loads(
+            http.get(url, params={**params, "limit": 500, "offset": offset}).content
+        )
+        yield data["Items"]["$values"]
+        if not data["HasNext"] or not data["NextOffset"]:
+            return
+        offset = data["NextOffset"]
+
+
+def _plain(base: str, user: str, password: str, target: str) -> tuple[int, int]:
+    with httpx.Client(timeout=60) as http:
+        token = http.post(
+            f"{base}/token", data={"grant_type": "password", "username": user, "password": password}
+        )
+        http.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
+        url, params = (
+            (f"{base}/api/Party", {})
+            if target == "parties"
+            else (f"{base}/api/query", {"QueryName": QUERY})
+        )
+        rows = requests = 0
+        for page in _plain_pages(http, url, params):
+            rows += len(page)
+            requests += 1
+        return rows, requests + 1
+
+
+# ------------------------------------------------------------ imis-projectweekend
+def _weekend(base: str, user: str, password: str, target: str) -> tuple[int, int]:
+    import imis.api
+    import imis.manager
+    import requests
+
+    sys.setrecursionlimit(100_000)  # its IQA pager recurses once per 100-row page
+    calls = {"n": 0}
+    get, post = requests.get, requests.post
+
+    def counted_get(*args: Any, **kwargs: Any) -> Any:
+        calls["n"] += 1
+        return get(*args, **kwargs)
+
+    def counted_post(*args: Any, **kwargs: Any) -> Any:
+        calls["n"] += 1
+        return post(*args, **kwargs)
+
+    requests.get, requests.post = counted_get, counted_post
+    try:
+        client = imis.api.Client(base, user, password)
+        rows = 0
+        if target == "parties":
+            manager = imis.manager.BasicManager(client)
+            offset = 0
+            while True:
+                data = manager.fetch_raw_data("Party", offset=offset)
+                rows += len(data["Items"]["$values"])
+                if not data["HasNext"]:
+                    break
+                offset = data["NextOffset"]
+        else:
+            rows = sum(1 for _ in client.iqa(QUERY, None))
+        return rows, calls["n"]
+    finally:
+        requests.get, requests.post = get, post
+
+
+METHODS: dict[str, Callable[[str, str, str, str], tuple[int, int]]] = {
+    "imis-tier Client": _ours,
+    "plain httpx": _plain,
+    "imis-projectweekend": _weekend,
+}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--members", type=int, default=100_000)
+    parser.add_argument("--latency", type=int, nargs="+", default=[0, 50])
+    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
+    parser.add_argument(
+        "--targets", nargs="+", default=["parties", "query"], choices=["parties", "query"]
+    )
+    args = parser.parse_args(argv)
+
+    print(
+        "| extract | latency ms | method | rows | requests | wall s | rows/s | client CPU ms/1,000 rows |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    ctx = multiprocessing.get_context("spawn")
+    for latency in args.latency:
+        parent, child = ctx.Pipe()
+        server = ctx.Process(target=_serve, args=(args.members, latency, child), daemon=True)
+        started = time.perf_counter()
+        server.start()
+        base, user, password = parent.recv()
+        print(
+            f"<!-- emulator with {args.members:,} members ready in {time.perf_counter() - started:.1f} s -->",
+            file=sys.stderr,
+        )
+        try:
+            for target in args.targets:
+                for method in args.methods:
+                    result = _measure(method, latency, target, (base, user, password))
+                    print(result.line(), flush=True)
+        finally:
+            parent.send("stop")
+            server.join(timeout=30)
+            if server.is_alive():
+                server.terminate()
+
+
+if __name__ == "__main__":
+    main()

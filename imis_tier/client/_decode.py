@@ -1,0 +1,156 @@
+"""Page decoders: raw wire rows to models, entities and dicts, in one pass per row.
+
+Each function takes a list of raw rows (as parsed from JSON) and returns the decoded list, so a
+pager decodes a whole page at a time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+from imis_tier.client._codec import Entity, WireCodec
+from imis_tier.client.models import ImisModel, Organization, Party, Person, build
+
+M = TypeVar("M", bound=ImisModel)
+_PARTS = frozenset({"PersonName", "Status", "UpdateInformation", "PrimaryOrganization", "Emails"})
+
+
+def party(codec: WireCodec, wire: Mapping[str, Any]) -> Party:
+    """A ``PartyData`` (Person or Organization) with AdditionalAttributes flattened in.
+
+    The composite parts the model maps (``PersonName``, ``Status``, ``UpdateInformation``,
+    ``PrimaryOrganization``, ``Emails``) are read field by field and also kept, as received,
+    among the extras under their wire names.
+    """
+    kind = wire.get("$type", "")
+    cls: type[Party] = (
+        Person if "PersonData" in kind else Organization if "OrganizationData" in kind else Party
+    )
+    values: dict[str, Any] = {}
+    for key, value in wire.items():
+        if key == "AdditionalAttributes":
+            values.update(codec.decode_properties(value.get("$values", ())))
+        elif key in _PARTS:
+            values[key] = value
+            if type(value) is dict:
+                _read_part(codec, key, value, values)
+        elif key != "$type":
+            values[key] = codec.decode(value)
+    if values.get("PartyId") is None and values.get("Id") is not None:
+        values["PartyId"] = values["Id"]
+    return build(cls, values)
+
+
+def _read_part(codec: WireCodec, key: str, part: Mapping[str, Any], values: dict[str, Any]) -> None:
+    if key == "PersonName":
+        values.setdefault("FirstName", part.get("FirstName"))
+        values.setdefault("LastName", part.get("LastName"))
+    elif key == "Status":
+        values["Status"] = part.get("PartyStatusId")
+        values["StatusDetail"] = part
+    elif key == "UpdateInformation":
+        updated = part.get("UpdatedOn")
+        values.setdefault(
+            "UpdatedOn", codec.parse_date(updated) if isinstance(updated, str) else updated
+        )
+    elif key == "PrimaryOrganization":
+        values.setdefault("OrganizationName", part.get("Name"))
+    elif key == "Emails":
+        emails = part.get("$values") or ()
+        first = next((e for e in emails if e.get("IsPrimary")), emails[0] if emails else None)
+        if first is not None:
+            values.setdefault("Email", first.get("Address"))
+
+
+def parties(codec: WireCodec) -> Callable[[list[Any]], list[Party]]:
+    return lambda rows: [party(codec, row) for row in rows]
+
+
+def contract(codec: WireCodec, cls: type[M]) -> Callable[[list[Any]], list[M]]:
+    """Typed data contracts (plain JSON fields, ``AdditionalAttributes`` flattened) or
+    GenericEntityData rows, as ``cls``."""
+
+    def decode(rows: list[Any]) -> list[M]:
+        return [build(cls, flatten(codec, row)) for row in rows]
+
+    return decode
+
+
+def flatten(codec: WireCodec, wire: Mapping[str, Any]) -> dict[str, Any]:
+    """One decoded level of a contract or entity: properties and additional attributes merged."""
+    if "Properties" in wire and "EntityTypeName" in wire:
+        entity = codec.decode_entity(wire)
+        values = dict(entity.properties)
+        values.setdefault("Identity", entity.identity)
+        return values
+    values = {}
+    for key, value in wire.items():
+        if key == "AdditionalAttributes" and isinstance(value, dict):
+            values.update(codec.decode_properties(value.get("$values", ())))
+        elif key != "$type":
+            values[key] = codec.decode(value)
+    return values
+
+
+def entities(codec: WireCodec) -> Callable[[list[Any]], list[Entity]]:
+    return lambda rows: [codec.decode_entity(row) for row in rows]
+
+
+def iqa_rows(codec: WireCodec) -> Callable[[list[Any]], list[dict[str, Any]]]:
+    """Legacy ``/api/iqa`` rows: the properties by display alias, without ``ResultRow``."""
+
+    def decode(rows: list[Any]) -> list[dict[str, Any]]:
+        out = []
+        for row in rows:
+            values = codec.decode_properties(row.get("Properties", {}).get("$values", ()))
+            values.pop("ResultRow", None)
+            out.append(values)
+        return out
+
+    return decode
+
+
+def query_rows(codec: WireCodec) -> Callable[[list[Any]], list[dict[str, Any]]]:
+    """``/api/query`` rows (flat ExpandoObjects)."""
+    flat = codec.decode_flat_row
+    return lambda rows: [flat(row) for row in rows]
+
+
+def decoded(codec: WireCodec) -> Callable[[list[Any]], list[Any]]:
+    """Rows of any shape as plain Python values."""
+    return lambda rows: [codec.decode(row) for row in rows]
+
+
+def any_row(codec: WireCodec) -> Callable[[list[Any]], list[Any]]:
+    """GenericEntityData rows as :class:`Entity`, any other row as plain Python."""
+
+    def decode(rows: list[Any]) -> list[Any]:
+        return [
+            codec.decode_entity(row)
+            if isinstance(row, dict) and "Properties" in row and "EntityTypeName" in row
+            else codec.decode(row)
+            for row in rows
+        ]
+
+    return decode
+
+
+def for_entity(codec: WireCodec, entity_type: str) -> Callable[[list[Any]], list[Any]]:
+    """The decoder for an entity type's rows: typed models where the SDK has one."""
+    from imis_tier.client import models
+
+    typed: dict[str, type[ImisModel]] = {
+        "activity": models.Activity,
+        "invoice": models.Invoice,
+        "payment": models.Payment,
+        "event": models.Event,
+        "eventregistration": models.EventRegistration,
+        "changelog": models.ChangeLogEntry,
+    }
+    name = entity_type.lower()
+    if name in ("party", "person", "organization"):
+        return parties(codec)
+    if name in typed:
+        return contract(codec, typed[name])
+    return any_row(codec)

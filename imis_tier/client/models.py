@@ -1,0 +1,366 @@
+"""Typed iMIS records: pydantic v2 models with PascalCase wire aliases and snake_case attributes.
+
+Every model keeps fields it does not know (``extra="allow"``; read them with ``model_extra``), so a
+newer iMIS never loses data. Money is ``Decimal``; dates are timezone-aware ``datetime`` values in
+the association's time zone.
+
+Bulk reads build models with :func:`build` from already-decoded values (``model_construct``: no
+second validation pass); construct them yourself with ``Model(...)`` or ``model_validate``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from decimal import Decimal
+from functools import cache
+from typing import Any, TypeVar, Union, get_args, get_origin
+
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_pascal
+
+M = TypeVar("M", bound="ImisModel")
+
+
+class ImisModel(BaseModel):
+    """Base of all iMIS records: PascalCase aliases, unknown fields kept."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True, alias_generator=to_pascal)
+
+    def to_wire(self) -> dict[str, Any]:
+        """The record with its iMIS property names, nulls left out (as iMIS omits them)."""
+        return self.model_dump(by_alias=True, exclude_none=True)
+
+
+# ----------------------------------------------------------------- contacts
+class Party(ImisModel):
+    """A contact (``PartyData``): a :class:`Person` or an :class:`Organization`.
+
+    Membership fields come from the party's ``AdditionalAttributes``.
+    """
+
+    party_id: str
+    id: str | None = None
+    uniform_id: str | None = None
+    name: str | None = None
+    email: str | None = None
+    status: str | None = None
+    customer_type_code: str | None = None
+    customer_type_description: str | None = None
+    is_member: bool | None = None
+    join_date: datetime | None = None
+    paid_thru_date: datetime | None = None
+    renewed_thru_date: datetime | None = None
+    chapter: str | None = None
+    updated_on: datetime | None = None
+
+
+class Person(Party):
+    """A person (``PersonData``)."""
+
+    first_name: str | None = None
+    last_name: str | None = None
+    organization_name: str | None = None
+
+
+class Organization(Party):
+    """An organization (``OrganizationData``)."""
+
+    organization_name: str | None = None
+
+
+# ----------------------------------------------------- membership and billing
+class CustomerType(ImisModel):
+    """A member type (``LegacyCustomerType``)."""
+
+    code: str = Field(validation_alias=AliasChoices("CustomerTypeCode", "Code", "code"))
+    description: str | None = None
+    is_member: bool | None = Field(
+        default=None, validation_alias=AliasChoices("IsMemberType", "IsMember", "is_member")
+    )
+    rank: int | None = None
+
+
+class BillingCycle(ImisModel):
+    """A dues billing cycle (``LegacyBillingCycle``)."""
+
+    name: str = Field(validation_alias=AliasChoices("Name", "BillingCycleName", "EntityId", "name"))
+    months: int | None = Field(
+        default=None, validation_alias=AliasChoices("Months", "RenewMonths", "months")
+    )
+    description: str | None = None
+
+
+class BillingItem(ImisModel):
+    """A dues product (``LegacyBillingItem``); ``price`` is exact."""
+
+    item_code: str = Field(validation_alias=AliasChoices("ItemCode", "ProductCode", "item_code"))
+    customer_type_code: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("CustomerTypeCode", "TierCode", "customer_type_code"),
+    )
+    price: Decimal | None = Field(
+        default=None, validation_alias=AliasChoices("Price", "Amount", "price")
+    )
+    billing_cycle: str | None = None
+    effective_from: datetime | None = None
+
+
+# ------------------------------------------------------------------- finance
+class Invoice(ImisModel):
+    """An invoice; ``amount`` and ``balance`` are exact."""
+
+    invoice_id: str = Field(validation_alias=AliasChoices("InvoiceId", "Id", "invoice_id"))
+    party_id: str | None = Field(
+        default=None, validation_alias=AliasChoices("PartyId", "BillToPartyId", "party_id")
+    )
+    invoice_date: datetime | None = None
+    due_date: datetime | None = None
+    kind: str | None = None
+    amount: Decimal | None = Field(
+        default=None, validation_alias=AliasChoices("Amount", "InvoiceAmount", "amount")
+    )
+    balance: Decimal | None = None
+    status: str | None = None
+    updated_on: datetime | None = None
+
+
+class Payment(ImisModel):
+    """A payment against an invoice."""
+
+    payment_id: str = Field(validation_alias=AliasChoices("PaymentId", "Id", "payment_id"))
+    invoice_id: str | None = None
+    party_id: str | None = None
+    payment_date: datetime | None = None
+    amount: Decimal | None = None
+    method: str | None = Field(
+        default=None, validation_alias=AliasChoices("Method", "PaymentMethod", "method")
+    )
+    status: str | None = None
+    updated_on: datetime | None = None
+
+
+# -------------------------------------------------------------------- events
+class Event(ImisModel):
+    """An event."""
+
+    event_id: str = Field(validation_alias=AliasChoices("EventId", "Id", "event_id"))
+    name: str | None = None
+    kind: str | None = Field(
+        default=None, validation_alias=AliasChoices("Kind", "EventType", "kind")
+    )
+    start_date: datetime | None = Field(
+        default=None, validation_alias=AliasChoices("StartDate", "StartDateTime", "start_date")
+    )
+    price: Decimal | None = None
+    updated_on: datetime | None = None
+
+
+class EventRegistration(ImisModel):
+    """A registration (id ``"{EventId}-{PartyId}"``; ``status`` 1 active, 0 cancelled)."""
+
+    event_registration_id: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("EventRegistrationId", "Id", "event_registration_id"),
+    )
+    event_id: str | None = None
+    party_id: str | None = Field(
+        default=None, validation_alias=AliasChoices("PartyId", "RegistrantId", "party_id")
+    )
+    registered_on: datetime | None = Field(
+        default=None,
+        validation_alias=AliasChoices("RegisteredOn", "RegistrationDate", "registered_on"),
+    )
+    status: int | None = None
+    attended: bool | None = None
+    updated_on: datetime | None = None
+
+
+# ---------------------------------------------------------------- activities
+class Activity(ImisModel):
+    """An Activity row (``SEQN``-keyed GenericEntityData)."""
+
+    seqn: int | None = Field(default=None, validation_alias=AliasChoices("SEQN", "Seqn", "seqn"))
+    party_id: str | None = Field(
+        default=None, validation_alias=AliasChoices("ID", "PartyId", "party_id")
+    )
+    activity_type: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("ACTIVITY_TYPE", "ActivityType", "activity_type"),
+    )
+    transaction_date: datetime | None = Field(
+        default=None,
+        validation_alias=AliasChoices("TRANSACTION_DATE", "TransactionDate", "transaction_date"),
+    )
+    units: Decimal | None = Field(
+        default=None, validation_alias=AliasChoices("UNITS", "Units", "units")
+    )
+    description: str | None = Field(
+        default=None, validation_alias=AliasChoices("DESCRIPTION", "Description", "description")
+    )
+    updated_on: datetime | None = Field(
+        default=None, validation_alias=AliasChoices("UpdatedOn", "UPDATED_ON", "updated_on")
+    )
+
+
+# ------------------------------------------------------------------- history
+class Change(ImisModel):
+    """One property change inside a change-log entry."""
+
+    property_name: str
+    original_value: Any = None
+    new_value: Any = None
+
+
+class ChangeLogEntry(ImisModel):
+    """A ChangeLog entry: what changed on an entity, and when."""
+
+    change_date: datetime | None = None
+    identity: tuple[str, ...] = ()
+    entity_type: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("IdentityEntityTypeName", "EntityTypeName", "entity_type"),
+    )
+    changes: list[Change] = Field(default_factory=list)
+    user_name: str | None = Field(
+        default=None, validation_alias=AliasChoices("UserName", "ChangedBy", "user_name")
+    )
+
+
+# --------------------------------------------------------------------- tasks
+class TaskDefinition(ImisModel):
+    """A Process Automation task definition."""
+
+    task_definition_id: str | None = Field(
+        default=None, validation_alias=AliasChoices("TaskDefinitionId", "Id", "task_definition_id")
+    )
+    name: str
+    is_active: bool | None = None
+    task_type: int | None = None
+    priority: int | None = None
+
+
+class TaskResult(ImisModel):
+    """What running a task answered."""
+
+    task_name: str | None = None
+    status: str | None = None
+    result: Any = None
+
+
+# ------------------------------------------------------------- fast building
+def _to_decimal(value: Any) -> Any:
+    if value is None or isinstance(value, Decimal):
+        return value
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    return Decimal(str(value))
+
+
+def _to_str(value: Any) -> Any:
+    return value if value is None or isinstance(value, str) else str(value)
+
+
+def _to_int(value: Any) -> Any:
+    return value if value is None or isinstance(value, int) else int(value)
+
+
+def _to_bool(value: Any) -> Any:
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        return value.strip().lower() in ("true", "1", "yes", "y")
+    return bool(value)
+
+
+def _to_tuple(value: Any) -> Any:
+    return tuple(str(v) for v in value) if isinstance(value, list | tuple) else value
+
+
+def _plain(annotation: Any) -> Any:
+    if get_origin(annotation) in (Union, type(int | None)):
+        args = [a for a in get_args(annotation) if a is not type(None)]
+        return args[0] if len(args) == 1 else Any
+    return annotation
+
+
+_CONVERTERS: dict[Any, Callable[[Any], Any]] = {
+    Decimal: _to_decimal,
+    str: _to_str,
+    int: _to_int,
+    bool: _to_bool,
+}
+
+
+@cache
+def _field_map(cls: type[ImisModel]) -> dict[str, tuple[str, Callable[[Any], Any] | None]]:
+    """Wire name (alias, alias choices, field name) -> (field name, converter)."""
+    out: dict[str, tuple[str, Callable[[Any], Any] | None]] = {}
+    for name, info in cls.model_fields.items():
+        plain = _plain(info.annotation)
+        converter = _CONVERTERS.get(plain)
+        if get_origin(plain) is tuple:
+            converter = _to_tuple
+        names = {name, info.alias or to_pascal(name)}
+        alias = info.validation_alias
+        if isinstance(alias, str):
+            names.add(alias)
+        elif isinstance(alias, AliasChoices):
+            names.update(c for c in alias.choices if isinstance(c, str))
+        for wire in names:
+            out[wire] = (name, converter)
+    return out
+
+
+def build(cls: type[M], values: Mapping[str, Any]) -> M:
+    """A model from decoded wire values (PascalCase keys), without re-validation.
+
+    Known fields are coerced cheaply (ids to ``str``, money to ``Decimal``); unknown keys are
+    kept as extras under their wire names. Nested ``Change`` lists are built too.
+    """
+    fields = _field_map(cls)
+    known: dict[str, Any] = {}
+    extra: dict[str, Any] = {}
+    for key, value in values.items():
+        target = fields.get(key)
+        if target is None:
+            extra[key] = value
+        elif target[0] not in known:
+            name, converter = target
+            if converter is None or value is None or (converter is _to_str and type(value) is str):
+                known[name] = value
+            else:
+                known[name] = converter(value)
+    if cls is ChangeLogEntry and isinstance(known.get("changes"), list):
+        known["changes"] = [
+            build(Change, c) if isinstance(c, Mapping) else c for c in known["changes"]
+        ]
+    defaults = _plain_defaults(cls)
+    if defaults is None:
+        return cls.model_construct(**known, **extra)
+    # What model_construct does, without its per-field alias and default bookkeeping.
+    model = cls.__new__(cls)
+    object.__setattr__(model, "__dict__", {**defaults, **known})
+    object.__setattr__(model, "__pydantic_fields_set__", set(known))
+    object.__setattr__(model, "__pydantic_extra__", extra)
+    object.__setattr__(model, "__pydantic_private__", None)
+    return model
+
+
+@cache
+def _plain_defaults(cls: type[ImisModel]) -> dict[str, Any] | None:
+    """Field defaults when all are plain values (no factories, no private attributes)."""
+    if cls.__private_attributes__:
+        return None
+    defaults: dict[str, Any] = {}
+    for name, info in cls.model_fields.items():
+        if info.default_factory is not None:
+            return None
+        if not info.is_required():
+            defaults[name] = info.default
+    return defaults
+
+
+def validate_wire(cls: type[M], values: Mapping[str, Any]) -> M:
+    """A model from decoded wire values with full pydantic validation (for user-supplied data)."""
+    return cls.model_validate(dict(values))

@@ -1,0 +1,151 @@
+"""Paging against a model of iMIS's paging: snapped offsets, the 500 clamp, NextOffset."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from imis_tier.client import AsyncPager, ImisError, PageCursor, SyncPager
+
+
+class PagingModel:
+    """iMIS paging as described in imis-api.md §2, with knobs for its quirks."""
+
+    def __init__(
+        self, total: int, clamp: int = 500, next_offset: bool = True, default: int = 100
+    ) -> None:
+        self.rows = [f"row{i}" for i in range(total)]
+        self.clamp, self.next_offset, self.default = clamp, next_offset, default
+        self.requests: list[tuple[int, int]] = []
+
+    def fetch(self, offset: int, limit: int) -> dict[str, Any]:
+        self.requests.append((offset, limit))
+        limit = min(limit or self.default, self.clamp)
+        start = (offset // limit) * limit  # the server snaps to a page boundary
+        items = self.rows[start : start + limit]
+        has_next = start + len(items) < len(self.rows)
+        envelope: dict[str, Any] = {
+            "$type": "Asi.Soa.Core.DataContracts.PagedResult, Asi.Contracts",
+            "Items": {"$type": "List", "$values": items},
+            "Offset": start,
+            "Limit": limit,
+            "Count": len(items),
+            "TotalCount": len(self.rows),
+            "HasNext": has_next,
+        }
+        if self.next_offset:
+            envelope["NextOffset"] = start + len(items) if has_next else 0
+        return envelope
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    total=st.integers(0, 120),
+    start=st.integers(0, 130),
+    limit=st.integers(1, 40),
+    clamp=st.integers(1, 25),
+    max_items=st.one_of(st.none(), st.integers(0, 130)),
+    next_offset=st.booleans(),
+)
+def test_pager_yields_every_row_once_in_order(total, start, limit, clamp, max_items, next_offset):
+    server = PagingModel(total, clamp=clamp, next_offset=next_offset)
+    pager = SyncPager(server.fetch, list, offset=start, limit=limit, max_items=max_items)
+    expected = server.rows[start:]
+    if max_items is not None:
+        expected = expected[:max_items]
+    assert list(pager) == expected
+
+
+@settings(max_examples=60, deadline=None)
+@given(total=st.integers(0, 3000), limit=st.integers(1, 1000))
+def test_requests_are_the_minimum_the_page_size_allows(total, limit):
+    server = PagingModel(total)
+    assert len(list(SyncPager(server.fetch, list, limit=limit))) == total
+    page = min(limit, 500)
+    assert len(server.requests) == max(1, -(-total // page))
+    assert all(req_limit <= 500 for _, req_limit in server.requests)
+
+
+@settings(max_examples=60, deadline=None)
+@given(total=st.integers(0, 200), limit=st.integers(1, 30), concurrency=st.integers(2, 5))
+def test_concurrent_pages_match_sequential(total, limit, concurrency):
+    server = PagingModel(total, clamp=20)
+    pages = list(SyncPager(server.fetch, list, limit=limit).pages(concurrency=concurrency))
+    assert [row for page in pages for row in page.items] == server.rows
+    assert [p.offset for p in pages if p.items] == list(range(0, total, min(limit, 20)))
+
+
+def test_pages_report_offsets_and_totals():
+    server = PagingModel(7, clamp=3)
+    pages = list(SyncPager(server.fetch, list, limit=3).pages())
+    assert [(p.offset, p.items, p.total_count, p.has_next) for p in pages] == [
+        (0, ["row0", "row1", "row2"], 7, True),
+        (3, ["row3", "row4", "row5"], 7, True),
+        (6, ["row6"], 7, False),
+    ]
+
+
+def test_pager_is_lazy_reads_one_page_ahead_and_restarts():
+    server = PagingModel(1000)
+    iterator = iter(SyncPager(server.fetch, list, limit=100, prefetch=False))
+    assert next(iterator) == "row0"
+    assert len(server.requests) == 1
+    pager = SyncPager(server.fetch, list, limit=100)
+    server.requests.clear()
+    iterator = iter(pager)
+    assert next(iterator) == "row0"
+    for _ in range(150):
+        next(iterator)
+    time.sleep(0.05)
+    assert len(server.requests) == 3  # the page being read and one ahead, never more
+    assert list(pager)[:2] == ["row0", "row1"]
+
+
+def test_a_server_that_never_advances_is_an_error_not_a_hang():
+    def stuck(offset: int, limit: int) -> dict[str, Any]:
+        return {
+            "Items": {"$values": ["a", "b"]},
+            "Offset": 0,
+            "Count": 2,
+            "HasNext": True,
+            "NextOffset": 0 + 1,
+        }
+
+    with pytest.raises(ImisError, match="no progress"):
+        list(SyncPager(stuck, list, limit=2))
+
+
+def test_cursor_validates_arguments():
+    with pytest.raises(ValueError, match="limit"):
+        PageCursor(limit=0)
+    with pytest.raises(ValueError, match="offset"):
+        PageCursor(start=-1)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    total=st.integers(0, 150),
+    start=st.integers(0, 40),
+    limit=st.integers(1, 30),
+    concurrency=st.integers(1, 4),
+)
+def test_async_pager_matches_the_model(total, start, limit, concurrency):
+    server = PagingModel(total, clamp=17)
+
+    async def fetch(offset: int, page_limit: int) -> dict[str, Any]:
+        await asyncio.sleep(0)
+        return server.fetch(offset, page_limit)
+
+    async def collect() -> list[str]:
+        pager = AsyncPager(fetch, list, offset=start, limit=limit)
+        rows = []
+        async for page in pager.pages(concurrency=concurrency):
+            rows.extend(page.items)
+        return rows
+
+    assert asyncio.run(collect()) == server.rows[start:]
