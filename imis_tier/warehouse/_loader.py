@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import date, datetime
 from typing import Any
 
 import numpy as np
@@ -79,7 +80,9 @@ def _convert(values: pd.Series, kind: ColumnType, extract: Extract, alias: str, 
         bad = present & values.map(lambda v: isinstance(v, (dict, list))).to_numpy(dtype=bool)
         if bad.any():
             raise fail(bad, "text")
-        return values.where(values.isna(), values.astype(str)).astype(object)
+        text = values.where(values.isna(), values.astype(str)).astype(object)
+        # iMIS sends "" where a CSV export has an empty cell: both mean "no value"
+        return text.mask(text == "")
     if kind in (ColumnType.INTEGER, ColumnType.BIGINT, ColumnType.NUMBER, ColumnType.MONEY):
         converted = pd.to_numeric(values, errors="coerce")
         bad = present & converted.isna().to_numpy()
@@ -114,15 +117,11 @@ def _convert(values: pd.Series, kind: ColumnType, extract: Extract, alias: str, 
         if bad.any():
             raise fail(bad, "true or false")
         return converted.astype(object)
-    # dates and timestamps: zone-less ISO strings; iMIS's 0001-01-01 means "no date"
-    text = values.where(values.isna(), values.astype(str))
-    text = text.mask(text.str.startswith(_NO_DATE, na=False))
-    converted = pd.to_datetime(text, errors="coerce", format="ISO8601")
-    bad = text.notna().to_numpy() & converted.isna().to_numpy()
+    # dates and timestamps: zone-less ISO strings (or datetimes an SDK already decoded, whose
+    # wall time is kept); iMIS's 0001-01-01 means "no date"
+    converted, bad = _to_timestamps(values)
     if bad.any():
         raise fail(bad, "a date")
-    if getattr(converted.dt, "tz", None) is not None:
-        converted = converted.dt.tz_localize(None)
     if kind is ColumnType.DATE:
         return converted.dt.normalize()
     return converted
@@ -141,3 +140,34 @@ def upsert(warehouse: Warehouse, extract: Extract, frame: pd.DataFrame) -> int:
     finally:
         conn.unregister("_batch")
     return len(frame)
+
+
+_INVALID = pd.Timestamp("1677-09-22")  # a sentinel no iMIS date can be, marking unparseable values
+
+
+def _to_timestamps(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """Timestamps (NaT for empty and iMIS's no-date value) and a mask of unparseable values."""
+    if values.dtype.kind == "M":
+        stamps = values
+    else:
+        def one(v: Any) -> Any:
+            if v is None or (isinstance(v, float) and np.isnan(v)):
+                return pd.NaT
+            if isinstance(v, str):
+                if v.startswith(_NO_DATE):
+                    return pd.NaT
+                try:
+                    return pd.Timestamp(v)
+                except ValueError:
+                    return _INVALID
+            if isinstance(v, (datetime, date, pd.Timestamp, np.datetime64)):
+                stamp = pd.Timestamp(v)
+                if stamp.year <= 1:
+                    return pd.NaT
+                return stamp.tz_localize(None) if stamp.tzinfo is not None else stamp
+            return _INVALID
+        stamps = pd.Series(pd.to_datetime(values.map(one)), index=values.index)
+    if getattr(stamps.dt, "tz", None) is not None:
+        stamps = stamps.dt.tz_localize(None)
+    invalid = (stamps == _INVALID).to_numpy()
+    return stamps.mask(invalid).astype("datetime64[us]"), invalid
