@@ -19,6 +19,7 @@ _SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "load-exports": ("imis_tier_cli.sync", "load_exports_command"),
     "handlers": ("imis_tier_cli.handlers", "handlers"),
     "auth": ("imis_tier_cli.auth", "auth"),
+    "writeback": ("imis_tier_cli.writeback", "writeback"),
 }
 
 
