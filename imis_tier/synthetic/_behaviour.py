@@ -181,7 +181,7 @@ def _event_rows(month: int) -> list[tuple[str, str, int, int, int, int]]:
         if region != "international":
             events.append(
                 (
-                    f"CH{tag}{region[:3].upper()}",
+                    f"CH{tag}R{r:02d}",  # one id per region: "SOU" named two regions
                     f"{region.title()} chapter meeting {year}-{cm:02d}",
                     3,
                     25,
