@@ -20,6 +20,7 @@ _SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "handlers": ("imis_tier_cli.handlers", "handlers"),
     "auth": ("imis_tier_cli.auth", "auth"),
     "writeback": ("imis_tier_cli.writeback", "writeback"),
+    "demo": ("imis_tier_cli.demo", "demo"),
 }
 
 
