@@ -10,10 +10,10 @@ statements behind them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 
-class ColumnType(str, Enum):
+class ColumnType(StrEnum):
     TEXT = "text"
     INTEGER = "integer"
     BIGINT = "bigint"

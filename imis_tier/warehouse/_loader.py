@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from imis_tier.warehouse._database import Warehouse
 from imis_tier.extracts import ColumnType, Extract
+from imis_tier.warehouse._database import Warehouse
 
 
 class SchemaDriftError(Exception):

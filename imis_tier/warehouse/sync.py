@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from imis_tier.extracts import EXTRACTS, Extract
 from imis_tier.warehouse import canonical
 from imis_tier.warehouse._database import Warehouse
 from imis_tier.warehouse._loader import SchemaDriftError, to_raw, upsert
 from imis_tier.warehouse._progress import Progress
-from imis_tier.extracts import EXTRACTS, Extract
 from imis_tier.warehouse.sources import ExtractSource, FileSource, QuerySource
 
 logger = logging.getLogger("imis_tier.sync")
@@ -52,7 +52,7 @@ def _now() -> datetime:
 
 def _as_source(source: Any) -> ExtractSource:
     if hasattr(source, "pages") and hasattr(source, "description"):
-        return source  # type: ignore[no-any-return]
+        return source
     return QuerySource(source)
 
 
