@@ -21,6 +21,8 @@ _SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "auth": ("imis_tier_cli.auth", "auth"),
     "writeback": ("imis_tier_cli.writeback", "writeback"),
     "demo": ("imis_tier_cli.demo", "demo"),
+    "value": ("imis_tier_cli.value", "value"),
+    "benefits": ("imis_tier_cli.benefits", "benefits"),
 }
 
 

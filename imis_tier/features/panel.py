@@ -148,12 +148,18 @@ def _panel_sql() -> str:
     """
 
 
-def _benefit_sql() -> str:
-    return """
-    SELECT party_id, benefit, sum(units) AS units
+def _benefit_sql(benefits: Sequence[str]) -> str:
+    """Usage per benefit over 12 months, one column each (pivoted in the database)."""
+    columns = ",\n        ".join(
+        f"coalesce(sum(units) FILTER (WHERE benefit = '{b.replace(chr(39), chr(39) * 2)}'), 0) AS \"use_{b}\""
+        for b in benefits
+    )
+    return f"""
+    SELECT party_id,
+        {columns}
     FROM benefit_usage
     WHERE usage_date < $as_of AND usage_date >= $as_of - INTERVAL 365 DAY
-    GROUP BY ALL
+    GROUP BY party_id
     """
 
 
@@ -168,14 +174,12 @@ def build_panel(warehouse: Warehouse, as_of: date | datetime | str) -> pd.DataFr
     params = {"as_of": day}
     conn = warehouse.connection
     panel = conn.execute(_panel_sql(), params).df()
-    usage = conn.execute(_benefit_sql(), params).df()
-    benefits = [str(b) for (b,) in conn.execute("SELECT DISTINCT benefit FROM benefit_map ORDER BY 1").fetchall()]
+    benefits = [str(b) for (b,) in warehouse.fetchall("SELECT DISTINCT benefit FROM benefit_map ORDER BY 1")]
     if benefits:
-        wide = usage.pivot_table(index="party_id", columns="benefit", values="units", aggfunc="sum", fill_value=0)
-        wide = wide.reindex(columns=benefits, fill_value=0).add_prefix("use_")
+        wide = conn.execute(_benefit_sql(benefits), params).df().set_index("party_id")
         panel = panel.merge(wide, left_on="party_id", right_index=True, how="left")
         cols = [f"use_{b}" for b in benefits]
-        panel[cols] = panel[cols].fillna(0)
+        panel[cols] = panel[cols].fillna(0).astype(float)
     panel.insert(1, "as_of", pd.Timestamp(day))
     for column in ("list_price", "price_paid", "dues_lifetime", "nondues_12m", "nondues_lifetime"):
         if column in panel:

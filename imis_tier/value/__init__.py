@@ -14,8 +14,13 @@ Every retention fit offers ``survival``, ``retention``, ``churn_probability``, `
 """
 
 from imis_tier.value._mle import FitError
+from imis_tier.value.backtest import retention_backtest
 from imis_tier.value.bdw import BdWFit, fit_bdw, fit_bdw_cohorts
+from imis_tier.value.benefits import BenefitReport, benefit_report
 from imis_tier.value.bgbb import BGBBFit, fit_bgbb
+from imis_tier.value.cohorts import CohortReport, cohort_retention
+from imis_tier.value.individual import MemberValue, member_value, member_values
+from imis_tier.value.payment_risk import payment_risk
 from imis_tier.value.retention import RetentionFit
 from imis_tier.value.sbg import (
     SBGFit,
@@ -29,16 +34,25 @@ from imis_tier.value.selection import RetentionModelChoice, select_retention_mod
 __all__ = [
     "BGBBFit",
     "BdWFit",
+    "BenefitReport",
+    "CohortReport",
     "FitError",
+    "MemberValue",
     "RetentionFit",
     "RetentionModelChoice",
     "SBGFit",
+    "benefit_report",
+    "cohort_retention",
     "fit_bdw",
     "fit_bdw_cohorts",
     "fit_bgbb",
     "fit_sbg",
     "fit_sbg_by_segment",
     "fit_sbg_cohorts",
+    "member_value",
+    "member_values",
+    "payment_risk",
+    "retention_backtest",
     "segment_lr_test",
     "select_retention_model",
 ]

@@ -125,7 +125,7 @@ def fit_bdw_truncated(spells: Spells, sbg: SBGFit) -> BdWFit:
         return _loglik(spells, p, free_c=True)
 
     a, b = sbg.alpha, sbg.beta
-    starts = ((a, b, 1.0), (a, b, 0.7), (a, b, 1.4))
+    starts = ((a, b, 1.0), (a, b, 0.7))
     params, value, at_bound = maximise(
         loglik, starts, scale=float(max(spells.members, 1)), model="BdW"
     )

@@ -182,7 +182,7 @@ def life_table(durations: pd.DataFrame, by: str | Sequence[str] = "join_year_tie
         )
         values = key if isinstance(key, tuple) else (key,)
         for name, value in zip(keys, values, strict=True):
-            frame.insert(0, name, value)
+            frame.insert(0, name, [value] * len(frame))
         frame.insert(len(keys), "members", len(group))
         frames.append(frame)
     columns = [*keys, "members", "t", "at_risk", "lapsed", "censored", "survival"]
@@ -283,7 +283,10 @@ class CohortFit:
     def residual_value(self) -> Decimal:
         """Sum over active members of DERL x net dues, rounded to the cent."""
         total = sum(
-            (Decimal(repr(float(v))) * dues for v, dues in zip(self.derl(), self.net_dues, strict=True)),
+            (
+                Decimal(repr(float(v))) * dues
+                for v, dues in zip(self.derl(), self.net_dues, strict=True)
+            ),
             Decimal(0),
         )
         return total.quantize(CENT, rounding=ROUND_HALF_EVEN)
@@ -432,7 +435,7 @@ def cohort_retention(
             lapsed=int(group["lapsed"].sum()),
             choice=choice,
             renewals=active["renewals"].to_numpy(dtype=np.int64),
-            net_dues=tuple(net.get(str(t), Decimal("0.00")) for t in active["tier"]),
+            net_dues=tuple(Decimal(str(net.get(str(t), "0.00"))) for t in active["tier"]),
             discount_rate=d,
             pooled=pooled,
         )

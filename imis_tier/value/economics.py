@@ -82,14 +82,14 @@ def tier_economics(warehouse: Warehouse, on: date | datetime | str | None = None
     fallback = dict(zip(first["tier_code"], first["price"], strict=True))
     benefits = tier_benefits(warehouse, day)
     rows = []
-    for tier in tiers.itertuples(index=False):
-        held = benefits[benefits["tier_code"] == tier.tier_code]
-        price = tier.price if pd.notna(tier.price) else fallback.get(tier.tier_code, 0.0)
+    for tier in tiers.to_dict("records"):
+        held = benefits[benefits["tier_code"] == tier["tier_code"]]
+        price = tier["price"] if pd.notna(tier["price"]) else fallback.get(tier["tier_code"], 0.0)
         cost = money(float(held["cost_to_serve"].sum()))
         rows.append(
             {
-                "tier_code": str(tier.tier_code),
-                "rank": int(tier.rank),
+                "tier_code": str(tier["tier_code"]),
+                "rank": int(tier["rank"]),
                 "price": money(price),
                 "cost_to_serve": cost,
                 "net_dues": money(price) - cost,

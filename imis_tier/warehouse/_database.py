@@ -66,6 +66,7 @@ class Warehouse:
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._conn = duckdb.connect(self.path, read_only=read_only)
+        self._conn.execute("SET enable_progress_bar = false")  # stderr belongs to the CLI
         self._lock = threading.RLock()
         if not read_only:
             self.migrate()

@@ -134,6 +134,7 @@ _STATEMENTS: tuple[tuple[str, str], ...] = (
         SELECT party_id, 'EMAIL_CLICK', sent_on, 1 FROM raw_communications WHERE clicked
         UNION ALL
         SELECT party_id, 'GROUP:' || coalesce(group_class, 'COMMITTEE'), effective_date, 1 FROM raw_group_members
+        ORDER BY event_date  -- row groups by date, so as-of windows skip most of the table
         """,
     ),
     (
@@ -141,6 +142,7 @@ _STATEMENTS: tuple[tuple[str, str], ...] = (
         """
         SELECT e.party_id, m.benefit, e.event_date AS usage_date, e.units
         FROM engagement_events e JOIN benefit_map m ON m.source = e.source
+        ORDER BY usage_date
         """,
     ),
 )
