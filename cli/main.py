@@ -23,6 +23,8 @@ _SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("imis_tier_cli.demo", "demo"),
     "value": ("imis_tier_cli.value", "value"),
     "benefits": ("imis_tier_cli.benefits", "benefits"),
+    "scenario": ("imis_tier_cli.simulate", "scenario"),
+    "simulate": ("imis_tier_cli.simulate", "simulate"),
 }
 
 

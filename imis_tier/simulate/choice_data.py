@@ -1,0 +1,171 @@
+"""Past renewal decisions as long-format choice data: one row per alternative a member could pick.
+
+Each settled decision in the warehouse's ``renewal_decisions`` becomes a choice situation. The
+alternatives are the tiers of the structure in force on the decision date (prices and benefits
+then) that the member was eligible for, plus their current tier and the tier they chose (both
+evidently open to them; demographics are only known as they are now), plus LAPSE. Member
+attributes come from the panel built as of the first of the month the decision window opened
+(75 days before the due date), so no feature sees the decision.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
+
+import numpy as np
+import pandas as pd
+
+from imis_tier.features import build_panel
+from imis_tier.simulate.design import DesignSpec, Members, design, scale_traits
+from imis_tier.simulate.structure_io import current_structure, structure_at
+from imis_tier.structure import LAPSE, Eligibility, TierStructure
+from imis_tier.warehouse import Warehouse
+from imis_tier.warehouse.canonical import DECISION_WINDOW_DAYS
+
+
+@dataclass(frozen=True)
+class ChoiceDataset:
+    """Long-format renewal choices ready for an estimator.
+
+    ``X`` holds the features (``spec.feature_names``); ``chosen`` is 1 on the picked row;
+    ``situation`` numbers decisions, ``alternative`` names each row's alternative and
+    ``party_id`` ties decisions of one member (a panel for the mixed logit).
+    """
+
+    X: pd.DataFrame
+    chosen: np.ndarray
+    situation: np.ndarray
+    alternative: np.ndarray
+    party_id: np.ndarray
+    decisions: pd.DataFrame  # one row per situation: party_id, decision_date, from_tier, to_tier
+    spec: DesignSpec
+
+    @property
+    def n_decisions(self) -> int:
+        return len(self.decisions)
+
+
+def _month_start(d: date) -> date:
+    return date(d.year, d.month, 1)
+
+
+def settled_decisions(
+    warehouse: Warehouse, *, start: date | None = None, end: date | None = None
+) -> pd.DataFrame:
+    """Renewal decisions with a known outcome and ``start <= decision_date < end``."""
+    sql = (
+        "SELECT party_id, decision_date, from_tier, to_tier, outcome, price_offered "
+        "FROM renewal_decisions WHERE outcome IS NOT NULL"
+    )
+    params: list[object] = []
+    if start is not None:
+        sql += " AND decision_date >= ?"
+        params.append(start)
+    if end is not None:
+        sql += " AND decision_date < ?"
+        params.append(end)
+    frame = warehouse.query_df(sql + " ORDER BY decision_date, party_id", params)
+    frame["decision_date"] = pd.to_datetime(frame["decision_date"]).dt.date
+    frame["to_tier"] = frame["to_tier"].where(frame["to_tier"] != "NM", LAPSE)
+    return frame
+
+
+def choice_dataset(
+    warehouse: Warehouse,
+    *,
+    start: date | None = None,
+    end: date | None = None,
+    eligibility: dict[str, Eligibility] | None = None,
+) -> ChoiceDataset:
+    """Long-format data from the settled decisions with ``start <= decision_date < end``."""
+    decisions = settled_decisions(warehouse, start=start, end=end)
+    if decisions.empty:
+        raise ValueError(
+            f"no settled renewal decisions between {start or 'the start'} and {end or 'the end'}"
+        )
+    rules = {t.code: t.eligibility for t in current_structure(warehouse).tiers}
+    rules.update(eligibility or {})
+    lag = timedelta(days=DECISION_WINDOW_DAYS[0])
+    decisions["as_of"] = [_month_start(d - lag) for d in decisions["decision_date"]]
+    panels = []
+    for as_of in sorted(decisions["as_of"].unique()):
+        panel = build_panel(warehouse, as_of)
+        panel["as_of_key"] = as_of
+        panels.append(panel)
+    panel = pd.concat(panels, ignore_index=True)
+    for column in ("industry", "org_size", "region", "career_stage"):
+        panel[column] = panel[column].astype(str)
+    panel["party_id"] = panel["party_id"].astype("int64")
+    decisions["party_id"] = decisions["party_id"].astype("int64")
+    rows = decisions.merge(
+        panel.drop(columns=["tier"]),
+        left_on=["party_id", "as_of"],
+        right_on=["party_id", "as_of_key"],
+        how="inner",
+        suffixes=("", "_panel"),
+    )
+    rows = rows.rename(columns={"from_tier": "tier"}).reset_index(drop=True)
+    structures: dict[date, TierStructure] = {}
+    for d in sorted({_month_start(x) for x in rows["decision_date"]}):
+        structures[d] = structure_at(warehouse, d, eligibility=rules)
+    ranks: dict[str, int] = {}
+    for s in structures.values():
+        ranks.update({t.code: t.rank for t in s.tiers})
+    # Decisions from a tier no longer priced in the window cannot be laid out; drop them.
+    rows = rows[
+        rows["tier"].isin(ranks) & (rows["to_tier"].isin(ranks) | (rows["to_tier"] == LAPSE))
+    ]
+    rows = rows.reset_index(drop=True)
+    benefits = tuple(sorted(c.removeprefix("use_") for c in panel.columns if c.startswith("use_")))
+    members = Members.from_panel(rows, benefits, ranks)
+    center, scale = scale_traits(members.raw_traits)
+    tiers = tuple(sorted(ranks, key=lambda t: (ranks[t], t)))
+    ref: dict[str, list[float]] = {}
+    for st in structures.values():
+        for t in st.tiers:
+            ref.setdefault(t.code, []).append(float(t.price))
+    spec = DesignSpec(
+        tiers,
+        dict(ranks),
+        benefits,
+        trait_center=center,
+        trait_scale=scale,
+        ref_prices={code: float(np.mean(v)) for code, v in ref.items()},
+    )
+    varied = any(len(set(v)) > 1 for v in ref.values()) or any(
+        st.discounts for st in structures.values()
+    )
+    if not varied:
+        spec = replace(spec, constants="rank", ref_prices={})
+    month = np.array([_month_start(x) for x in rows["decision_date"]], dtype=object)
+    blocks: list[pd.DataFrame] = []
+    for d, structure in structures.items():
+        idx = np.flatnonzero(month == d)
+        if idx.size == 0:
+            continue
+        sub = members.take(idx)
+        alts = design(sub, structure, spec, dtype=np.float64)
+        codes = np.array(alts.codes, dtype=object)
+        chosen_code = rows["to_tier"].to_numpy(dtype=object)[idx]
+        avail = alts.available | (codes[None, :] == chosen_code[:, None])
+        m, j = np.nonzero(avail)
+        block = pd.DataFrame(alts.X[m, j], columns=spec.feature_names)
+        block["_situation"] = idx[m]
+        block["_alternative"] = codes[j]
+        block["_chosen"] = (codes[j] == chosen_code[m]).astype(np.int8)
+        block["_party"] = sub.party_id[m]
+        blocks.append(block)
+    long = pd.concat(blocks, ignore_index=True).sort_values(["_situation"], kind="stable")
+    long = long.reset_index(drop=True)
+    return ChoiceDataset(
+        X=long[spec.feature_names],
+        chosen=long["_chosen"].to_numpy(),
+        situation=long["_situation"].to_numpy(),
+        alternative=long["_alternative"].to_numpy(),
+        party_id=long["_party"].to_numpy(),
+        decisions=rows[["party_id", "decision_date", "tier", "to_tier"]].rename(
+            columns={"tier": "from_tier"}
+        ),
+        spec=spec,
+    )
