@@ -25,6 +25,7 @@ _SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "benefits": ("imis_tier_cli.benefits", "benefits"),
     "scenario": ("imis_tier_cli.simulate", "scenario"),
     "simulate": ("imis_tier_cli.simulate", "simulate"),
+    "score": ("imis_tier_cli.score", "score"),
 }
 
 
