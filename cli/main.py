@@ -26,6 +26,7 @@ _SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "scenario": ("imis_tier_cli.simulate", "scenario"),
     "simulate": ("imis_tier_cli.simulate", "simulate"),
     "score": ("imis_tier_cli.score", "score"),
+    "optimize": ("imis_tier_cli.optimize", "optimize"),
 }
 
 

@@ -335,3 +335,13 @@ def _chart(forecast: Any, path: str) -> None:
 
 
 __all__ = ["scenario", "simulate"]
+
+
+def _register_analysis() -> None:
+    from .simulate_analysis import sensitivity, sweep
+
+    simulate.add_command(sweep)
+    simulate.add_command(sensitivity)
+
+
+_register_analysis()

@@ -945,7 +945,7 @@ def _constraints(
         out.append(
             _Constraint(
                 name="lapse_rate_rise",
-                description=f"lapse rate at most {g.max_lapse_rate_rise:.2%} points above {base:.2%}",
+                description=f"lapse rate at most {100 * g.max_lapse_rate_rise:.2f} points above {base:.2%}",
                 kind="nonlinear",
                 value=metric("lapse_rate"),
                 limit=base + g.max_lapse_rate_rise,
@@ -986,7 +986,7 @@ def _constraints(
             out.append(
                 _Constraint(
                     name=f"{seg.name}:lapse_rate_rise",
-                    description=f"{seg.name}: lapse rate at most {seg.max_lapse_rate_rise:.2%} points above {base:.2%}",
+                    description=f"{seg.name}: lapse rate at most {100 * seg.max_lapse_rate_rise:.2f} points above {base:.2%}",
                     kind="nonlinear",
                     value=metric(f"{key}:lapse_rate"),
                     limit=base + seg.max_lapse_rate_rise,

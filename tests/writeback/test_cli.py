@@ -10,6 +10,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 from imis_tier_cli.writeback import writeback
@@ -33,15 +34,13 @@ def _env(emu: Emulator) -> dict[str, str]:
 
 
 def _score_warehouse(path: Path, party_ids: list[str], run_id: str = "run-2025-01") -> None:
-    """A warehouse with a ``scores`` table as the scoring layer leaves it."""
+    """A warehouse with a run in its ``scores`` table, as the scoring layer leaves it."""
     with Warehouse(path) as wh:
-        wh.execute(
-            "CREATE TABLE IF NOT EXISTS scores (run_id VARCHAR, party_id VARCHAR, engagement DOUBLE,"
-            " p_renew DOUBLE, p_upgrade DOUBLE, p_downgrade DOUBLE, p_lapse DOUBLE, driver_1 VARCHAR,"
-            " driver_2 VARCHAR, driver_3 VARCHAR, model_ref VARCHAR, as_of DATE)"
-        )
         frame = make_scores(party_ids)
         frame.insert(0, "run_id", run_id)
+        frame["tier"] = "STD"
+        frame["churn_risk"] = frame["p_lapse"]
+        frame["scored_at"] = pd.Timestamp("2025-01-02 03:04:05")
         wh.connection.register("_scores_in", frame)
         wh.execute(f"INSERT INTO scores ({', '.join(frame.columns)}) SELECT * FROM _scores_in")
         wh.connection.unregister("_scores_in")
@@ -87,12 +86,12 @@ def test_scores_dry_run_then_apply_show_and_verify(
     assert code == 1 and "BROKEN at record 1" in out
 
 
-def test_scores_without_a_scores_table_is_a_clear_error(emu: Emulator, tmp_path: Path) -> None:
+def test_scores_before_any_scoring_run_is_a_clear_error(emu: Emulator, tmp_path: Path) -> None:
     result = CliRunner().invoke(
         writeback, ["scores", "--warehouse", str(tmp_path / "x.duckdb")], env=_env(emu)
     )
     assert result.exit_code == 1
-    assert "has no 'scores' table yet" in result.output
+    assert "'scores' table is empty: score members first" in result.output
 
 
 def _staged(path: Path) -> list[StagedChangeSet]:
