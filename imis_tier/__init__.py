@@ -6,7 +6,7 @@ simulation) are imported from their own packages so that ``import imis_tier`` st
 
 __version__ = "0.1.0"
 
-from imis_tier.client import (  # noqa: E402
+from imis_tier.client import (
     AsyncClient,
     AuthError,
     Client,
@@ -21,9 +21,9 @@ from imis_tier.client import (  # noqa: E402
     TransportError,
     ValidationError,
 )
-from imis_tier.structure import LAPSE, Eligibility, SegmentDiscount, Tier, TierStructure  # noqa: E402
-from imis_tier.synthetic import SyntheticAssociation, default_structure, generate_association  # noqa: E402
-from imis_tier.warehouse import Warehouse  # noqa: E402
+from imis_tier.structure import LAPSE, Eligibility, SegmentDiscount, Tier, TierStructure
+from imis_tier.synthetic import SyntheticAssociation, default_structure, generate_association
+from imis_tier.warehouse import Warehouse
 
 __all__ = [
     "LAPSE",
