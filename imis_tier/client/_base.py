@@ -6,7 +6,10 @@
 
 from __future__ import annotations
 
+import functools
 import importlib.metadata
+import os
+import ssl
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -33,6 +36,17 @@ DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=60.0, write=60.0, pool=120.0)
 """Finite defaults: iMIS list and IQA requests can be slow, but never hang forever."""
 
 _IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+
+
+def _ssl_context() -> ssl.SSLContext:
+    """httpx's default verifying context, built once per process: loading the CA bundle costs
+    tens of milliseconds of CPU, which every new client would otherwise pay again."""
+    return _cached_ssl_context(os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
+
+
+@functools.lru_cache(maxsize=4)
+def _cached_ssl_context(cert_file: str | None, cert_dir: str | None) -> ssl.SSLContext:
+    return httpx.create_ssl_context()  # honours SSL_CERT_FILE / SSL_CERT_DIR, like httpx
 
 
 @dataclass(frozen=True)
@@ -169,6 +183,7 @@ class BaseClient:
     def _http_options(self) -> dict[str, Any]:
         return {
             "timeout": self.timeout,
+            "verify": _ssl_context(),
             "limits": httpx.Limits(
                 max_connections=self.limits.max_in_flight,
                 max_keepalive_connections=self.limits.max_in_flight,

@@ -15,9 +15,12 @@ from __future__ import annotations
 
 import base64
 import re
+from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, tzinfo
 from decimal import Decimal
+from itertools import repeat
+from operator import delitem, itemgetter, setitem
 from typing import Any
 
 import orjson
@@ -37,6 +40,16 @@ _DECIMAL_MARK = "\x00DEC"
 _DECIMAL_RAW = re.compile(r'"\\u0000DEC([-+0-9.Ee]+)"')
 
 
+_DATE_CACHE_SIZE = 16_384
+_MISS: Any = object()
+_PLAIN_KINDS = frozenset({int, bool, type(None)})  # flat-row values that decode as themselves
+_TEXT_KINDS = frozenset({str, type(None)})
+
+
+def _consume(iterator: Iterable[Any]) -> None:
+    deque(iterator, maxlen=0)  # run a C-level map for its side effects
+
+
 _SCALARS: dict[str, Any] = {
     "System.Int32": int,
     "System.Int64": int,
@@ -47,11 +60,6 @@ _SCALARS: dict[str, Any] = {
 }
 
 
-def _looks_like_date(value: str) -> bool:
-    # Cheap shape test first: most strings are not dates and skip the regex.
-    return len(value) >= 19 and value[4] == "-" and value[10] == "T" and bool(_DATE_RE.match(value))
-
-
 def _number(value: Any) -> Decimal:
     # repr() of a float is the shortest text that reads back to it: the JSON text iMIS sent.
     return value if isinstance(value, Decimal) else Decimal(repr(value))
@@ -60,23 +68,50 @@ def _number(value: Any) -> Decimal:
 class WireCodec:
     """Decode and encode iMIS JSON for one association time zone."""
 
-    __slots__ = ("tz",)
+    __slots__ = ("_dates", "_tz")
 
     def __init__(self, tz: tzinfo) -> None:
-        self.tz = tz
+        self._tz = tz
+        # Date strings repeat heavily in bulk reads (join dates, month ends, stamps): parsing each
+        # distinct one once makes a date a dict lookup. Bounded; datetimes are immutable.
+        self._dates: dict[Any, Any] = {}  # date string -> datetime (None: iMIS's no-date)
+
+    @property
+    def tz(self) -> tzinfo:
+        """The association's time zone (fixed: decoded dates are cached for it)."""
+        return self._tz
 
     # ------------------------------------------------------------------ dates
     def parse_date(self, value: str) -> datetime | None:
         """An iMIS date string as an aware datetime (``None`` for iMIS's empty date)."""
+        hit = self._dates.get(value, _MISS)
+        if hit is not _MISS:
+            return hit
         if value.startswith(NO_DATE):
-            return None
-        try:
-            parsed = datetime.fromisoformat(value)
-        except ValueError as exc:
-            raise ValueError(f"not an iMIS date: {value!r}") from exc
-        if parsed.tzinfo is None:
-            return parsed.replace(tzinfo=self.tz)
-        return parsed.astimezone(self.tz)
+            parsed = None
+        else:
+            try:
+                parsed = datetime.fromisoformat(value)
+            except ValueError as exc:
+                raise ValueError(f"not an iMIS date: {value!r}") from exc
+            if parsed.tzinfo is None:
+                parsed = parsed.replace(tzinfo=self._tz)
+            else:
+                parsed = parsed.astimezone(self._tz)
+        if len(self._dates) >= _DATE_CACHE_SIZE:
+            self._dates.clear()
+        self._dates[value] = parsed
+        return parsed
+
+    def text(self, value: str) -> Any:
+        """A wire string: an aware datetime (or ``None``) when shaped like an iMIS date, else
+        the string itself."""
+        hit = self._dates.get(value, _MISS)
+        if hit is not _MISS:
+            return hit
+        if len(value) >= 19 and value[10] == "T" and value[4] == "-" and _DATE_RE.match(value):
+            return self.parse_date(value)
+        return value
 
     def format_date(self, value: datetime | date) -> str:
         """An aware datetime (or a date) as iMIS's zone-less local time string."""
@@ -86,7 +121,7 @@ class WireCodec:
                     f"naive datetime {value.isoformat()} given: pass a timezone-aware datetime "
                     "(iMIS dates are sent in the association's time zone)"
                 )
-            local = value.astimezone(self.tz).replace(tzinfo=None)
+            local = value.astimezone(self._tz).replace(tzinfo=None)
             return local.isoformat(timespec="microseconds" if local.microsecond else "seconds")
         return f"{value.isoformat()}T00:00:00"
 
@@ -95,7 +130,7 @@ class WireCodec:
         """Any wire value as plain Python: lists for ``$values``, typed scalars for ``$value``,
         dicts without ``$type``, property bags as dicts, dates aware, fractions ``Decimal``."""
         if isinstance(value, str):
-            return self.parse_date(value) if _looks_like_date(value) else value
+            return self.text(value)
         if isinstance(value, dict):
             if "$values" in value:
                 items = value["$values"]
@@ -136,42 +171,37 @@ class WireCodec:
     def decode_properties(self, items: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
         """A ``GenericPropertyDataCollection`` as ``{Name: value}``; an absent ``Value`` is None."""
         out: dict[str, Any] = {}
+        self.merge_properties(items, out)
+        return out
+
+    def merge_properties(self, items: Iterable[Mapping[str, Any]], out: dict[str, Any]) -> None:
+        """Decode a ``GenericPropertyDataCollection`` into ``out`` (later names win)."""
         scalars = _SCALARS
+        dates = self._dates
         for prop in items:
             raw: Any = prop.get("Value")
             kind = type(raw)
             if kind is str:
-                out[prop["Name"]] = self.parse_date(raw) if _looks_like_date(raw) else raw
+                # Inline: most values are short codes; a date string is usually a cache hit.
+                if len(raw) >= 19 and raw[10] == "T":
+                    hit = dates.get(raw, _MISS)
+                    raw = self.text(raw) if hit is _MISS else hit
+                out[prop["Name"]] = raw
             elif kind is dict and (convert := scalars.get(raw.get("$type"))) is not None:
                 out[prop["Name"]] = convert(raw["$value"])  # the common wrapped scalars, inline
             elif raw is None:
                 out[prop["Name"]] = None
             else:
                 out[prop["Name"]] = self.decode(raw)
-        return out
 
     def decode_flat_row(self, row: Mapping[str, Any]) -> dict[str, Any]:
-        """A ``/api/query`` row (a flat ExpandoObject): the fast path for bulk extraction."""
+        """A ``/api/query`` row (a flat ExpandoObject) as a new dict."""
         out: dict[str, Any] = {}
-        tz = self.tz
         for key, value in row.items():
             kind = type(value)
             if kind is str:
-                if (
-                    len(value) >= 19
-                    and value[10] == "T"
-                    and value[4] == "-"
-                    and _DATE_RE.match(value)
-                ):
-                    if value.startswith(NO_DATE):
-                        value = None
-                    else:
-                        parsed = datetime.fromisoformat(value)
-                        value = (
-                            parsed.replace(tzinfo=tz)
-                            if parsed.tzinfo is None
-                            else parsed.astimezone(tz)
-                        )
+                if len(value) >= 19 and value[10] == "T":
+                    value = self.text(value)
             elif kind is float:
                 value = Decimal(repr(value))
             elif kind is dict or kind is list:
@@ -179,6 +209,61 @@ class WireCodec:
             out[key] = value
         out.pop("$type", None)
         return out
+
+    def decode_flat_rows(self, rows: list[Any]) -> list[Any]:
+        """Many ``/api/query`` rows, decoded **in place** (pass freshly parsed rows): the bulk
+        fast path, giving the same values as :meth:`decode_flat_row`.
+
+        Query rows share one set of columns, so the work is done a column at a time: a column
+        of ints, booleans and nulls is left as it is, a column of strings is converted only when
+        one of them could be a date (has a ``:``), anything else is decoded value by value.
+        """
+        if not rows:
+            return rows
+        try:
+            if type(rows[0]) is not dict:
+                raise TypeError
+            keys = tuple(rows[0])
+            if len(keys) < 2 or len(set(map(len, rows))) != 1:
+                raise KeyError  # not one shape: decode row by row
+            table = list(map(itemgetter(*keys), rows))  # KeyError when a row lacks a column
+        except (KeyError, TypeError):
+            return [self.decode_flat_row(row) for row in rows]
+        for key, column in zip(keys, zip(*table, strict=True), strict=True):
+            if key == "$type":
+                continue
+            kinds = set(map(type, column))
+            if kinds <= _PLAIN_KINDS:
+                continue
+            if kinds <= _TEXT_KINDS:
+                # Every iMIS date has a ':'; one scan of the joined column rules most columns out.
+                if ":" not in "\x00".join(filter(None, column)):
+                    continue
+                values = self._text_column(column)
+            else:
+                values = [self._flat_value(v) for v in column]
+            _consume(map(setitem, rows, repeat(key), values))
+        if "$type" in keys:
+            _consume(map(delitem, rows, repeat("$type")))
+        return rows
+
+    def _text_column(self, column: tuple[str | None, ...]) -> list[Any]:
+        # Dates already seen are one C-level lookup each; only the rest go through text().
+        values = list(map(self._dates.get, column, column))
+        if str in set(map(type, values)):
+            text = self.text
+            values = [text(v) if type(v) is str else v for v in values]
+        return values
+
+    def _flat_value(self, value: Any) -> Any:
+        kind = type(value)
+        if kind is str:
+            return self.text(value)
+        if kind is float:
+            return Decimal(repr(value))
+        if kind is dict or kind is list:
+            return self.decode(value)
+        return value
 
     def decode_entity(self, wire: Mapping[str, Any]) -> Entity:
         """A ``GenericEntityData`` object as an :class:`Entity`."""

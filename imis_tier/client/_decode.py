@@ -28,14 +28,24 @@ def party(codec: WireCodec, wire: Mapping[str, Any]) -> Party:
         Person if "PersonData" in kind else Organization if "OrganizationData" in kind else Party
     )
     values: dict[str, Any] = {}
+    text = codec.text
+    # One pass, the common value shapes inline (this runs once per party in bulk extracts).
     for key, value in wire.items():
-        if key == "AdditionalAttributes":
-            values.update(codec.decode_properties(value.get("$values", ())))
-        elif key in _PARTS:
-            values[key] = value
-            if type(value) is dict:
+        shape = type(value)
+        if shape is str:
+            if key != "$type":
+                values[key] = text(value) if len(value) >= 19 and value[10] == "T" else value
+        elif shape is dict:
+            if key == "AdditionalAttributes":
+                codec.merge_properties(value.get("$values", ()), values)
+            elif key in _PARTS:
+                values[key] = value
                 _read_part(codec, key, value, values)
-        elif key != "$type":
+            else:
+                values[key] = codec.decode(value)
+        elif key in _PARTS or (shape is not float and shape is not list):
+            values[key] = value
+        else:
             values[key] = codec.decode(value)
     if values.get("PartyId") is None and values.get("Id") is not None:
         values["PartyId"] = values["Id"]
@@ -58,7 +68,14 @@ def _read_part(codec: WireCodec, key: str, part: Mapping[str, Any], values: dict
         values.setdefault("OrganizationName", part.get("Name"))
     elif key == "Emails":
         emails = part.get("$values") or ()
-        first = next((e for e in emails if e.get("IsPrimary")), emails[0] if emails else None)
+        first = None
+        for email in emails:
+            if email.get("IsPrimary"):
+                first = email
+                break
+        else:
+            if emails:
+                first = emails[0]
         if first is not None:
             values.setdefault("Email", first.get("Address"))
 
@@ -113,8 +130,7 @@ def iqa_rows(codec: WireCodec) -> Callable[[list[Any]], list[dict[str, Any]]]:
 
 def query_rows(codec: WireCodec) -> Callable[[list[Any]], list[dict[str, Any]]]:
     """``/api/query`` rows (flat ExpandoObjects)."""
-    flat = codec.decode_flat_row
-    return lambda rows: [flat(row) for row in rows]
+    return codec.decode_flat_rows  # in place: the pager hands over freshly parsed rows
 
 
 def decoded(codec: WireCodec) -> Callable[[list[Any]], list[Any]]:

@@ -292,15 +292,20 @@ _CONVERTERS: dict[Any, Callable[[Any], Any]] = {
 }
 
 
+_Target = tuple[str, Callable[[Any], Any] | None, type | None]
+
+
 @cache
-def _field_map(cls: type[ImisModel]) -> dict[str, tuple[str, Callable[[Any], Any] | None]]:
-    """Wire name (alias, alias choices, field name) -> (field name, converter)."""
-    out: dict[str, tuple[str, Callable[[Any], Any] | None]] = {}
+def _field_map(cls: type[ImisModel]) -> dict[str, _Target]:
+    """Wire name (alias, alias choices, field name) -> (field name, converter, the type that
+    needs no conversion)."""
+    out: dict[str, _Target] = {}
     for name, info in cls.model_fields.items():
         plain = _plain(info.annotation)
         converter = _CONVERTERS.get(plain)
+        exact: type | None = plain if converter is not None else None
         if get_origin(plain) is tuple:
-            converter = _to_tuple
+            converter, exact = _to_tuple, None
         names = {name, info.alias or to_pascal(name)}
         alias = info.validation_alias
         if isinstance(alias, str):
@@ -308,7 +313,7 @@ def _field_map(cls: type[ImisModel]) -> dict[str, tuple[str, Callable[[Any], Any
         elif isinstance(alias, AliasChoices):
             names.update(c for c in alias.choices if isinstance(c, str))
         for wire in names:
-            out[wire] = (name, converter)
+            out[wire] = (name, converter, exact)
     return out
 
 
@@ -316,7 +321,8 @@ def build(cls: type[M], values: Mapping[str, Any]) -> M:
     """A model from decoded wire values (PascalCase keys), without re-validation.
 
     Known fields are coerced cheaply (ids to ``str``, money to ``Decimal``); unknown keys are
-    kept as extras under their wire names. Nested ``Change`` lists are built too.
+    kept as extras under their wire names. Nested ``Change`` lists are built too. When two keys
+    name the same field (``PartyId`` and ``party_id``), the first one wins.
     """
     fields = _field_map(cls)
     known: dict[str, Any] = {}
@@ -325,40 +331,61 @@ def build(cls: type[M], values: Mapping[str, Any]) -> M:
         target = fields.get(key)
         if target is None:
             extra[key] = value
-        elif target[0] not in known:
-            name, converter = target
-            if converter is None or value is None or (converter is _to_str and type(value) is str):
-                known[name] = value
-            else:
-                known[name] = converter(value)
+            continue
+        name, converter, exact = target
+        if name in known:
+            continue
+        if converter is None or value is None or type(value) is exact:
+            known[name] = value
+        else:
+            known[name] = converter(value)
+    return _construct(cls, known, extra)
+
+
+def _construct(cls: type[M], known: dict[str, Any], extra: dict[str, Any]) -> M:
     if cls is ChangeLogEntry and isinstance(known.get("changes"), list):
         known["changes"] = [
             build(Change, c) if isinstance(c, Mapping) else c for c in known["changes"]
         ]
-    defaults = _plain_defaults(cls)
-    if defaults is None:
+    plan = _plan(cls)
+    if plan is None:
         return cls.model_construct(**known, **extra)
-    # What model_construct does, without its per-field alias and default bookkeeping.
+    # What model_construct does, without its per-field alias and default bookkeeping. The
+    # template lists every field in declaration order, so __dict__ (and repr) keep that order.
+    template, required = plan
+    state = {**template, **known}
+    for name in required:
+        if name not in known:
+            del state[name]  # model_construct leaves a missing required field unset too
     model = cls.__new__(cls)
-    object.__setattr__(model, "__dict__", {**defaults, **known})
-    object.__setattr__(model, "__pydantic_fields_set__", set(known))
-    object.__setattr__(model, "__pydantic_extra__", extra)
-    object.__setattr__(model, "__pydantic_private__", None)
+    _set(model, "__dict__", state)
+    _set(model, "__pydantic_fields_set__", set(known))
+    _set(model, "__pydantic_extra__", extra)
+    _set(model, "__pydantic_private__", None)
     return model
 
 
+_set = object.__setattr__
+
+
 @cache
-def _plain_defaults(cls: type[ImisModel]) -> dict[str, Any] | None:
-    """Field defaults when all are plain values (no factories, no private attributes)."""
+def _plan(cls: type[ImisModel]) -> tuple[dict[str, Any], tuple[str, ...]] | None:
+    """Every field with its default (``None`` for required ones) in declaration order, and the
+    required fields; ``None`` when a default needs a factory or the model has private
+    attributes (then ``model_construct`` builds it)."""
     if cls.__private_attributes__:
         return None
-    defaults: dict[str, Any] = {}
+    template: dict[str, Any] = {}
+    required: list[str] = []
     for name, info in cls.model_fields.items():
         if info.default_factory is not None:
             return None
-        if not info.is_required():
-            defaults[name] = info.default
-    return defaults
+        if info.is_required():
+            required.append(name)
+            template[name] = None
+        else:
+            template[name] = info.default
+    return template, tuple(required)
 
 
 def validate_wire(cls: type[M], values: Mapping[str, Any]) -> M:

@@ -218,3 +218,24 @@ def test_generic_entity_round_trip(properties, identity):
 @given(_aware)
 def test_dates_round_trip_through_local_time(moment):
     assert codec.parse_date(codec.format_date(moment)) == moment
+
+
+def test_column_wise_query_decoding_equals_row_wise() -> None:
+    import copy
+
+    same_shape = [
+        {"ID": "1", "Paid": "2025-12-31T00:00:00", "Note": "ratio 3:1", "Amount": 12.5, "On": True},
+        {"ID": "2", "Paid": "0001-01-01T00:00:00", "Note": "plain", "Amount": 3, "On": False},
+        {"ID": "3", "Paid": "2024-02-29T08:30:00", "Note": "at 10:30", "Amount": 0.1, "On": True},
+    ]
+    mixed = [*same_shape, {"ID": "4", "Other": "2025-01-01T00:00:00"}]
+    for rows in (same_shape, mixed):
+        expected = [codec.decode_flat_row(r) for r in copy.deepcopy(rows)]
+        assert codec.decode_flat_rows(copy.deepcopy(rows)) == expected
+    decoded = codec.decode_flat_rows(copy.deepcopy(same_shape))
+    assert decoded[0]["Note"] == "ratio 3:1" and decoded[0]["Paid"].tzinfo is CHICAGO
+
+
+def test_codec_time_zone_is_fixed_once_dates_are_cached() -> None:
+    with pytest.raises(AttributeError):
+        codec.tz = UTC  # type: ignore[misc]
