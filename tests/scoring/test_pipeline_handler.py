@@ -87,3 +87,33 @@ def test_the_score_handler_writes_scores_once(setup: tuple[Emulator, Path], tmp_
         again = runner.run("score")  # same data, same model: nothing to write
         assert again.ok and again.rows_written == 0 and (again.details or {})["review_items"] == 0
         assert verify_audit_chain(warehouse).ok
+
+
+def test_the_score_handler_runs_on_its_schedule(setup: tuple[Emulator, Path], tmp_path: Path) -> None:
+    from imis_tier.handlers import Schedule, Scheduler
+
+    emu, path = setup
+    with Warehouse(path) as warehouse:
+        registry = HandlerRegistry()
+        registry.add(
+            default_registry(entry_points=False).get("score").configured(
+                trigger=Schedule("30 6 * * *"),
+                settings={"registry": str(tmp_path / "models"), "months": 12},
+            )
+        )
+        zone = ZoneInfo("America/New_York")
+        clock = ManualClock(datetime.combine(emu.clock - timedelta(days=1), time(6), zone))
+        runner = Runner(
+            registry, warehouse, client_factory=lambda: _connect(emu), clock=clock,
+            timezone=str(zone), retry=RetryPolicy(max_attempts=1, initial=1.0, jitter=0.0),
+        )  # fmt: skip
+        scheduler = Scheduler(runner)
+        assert scheduler.run_pending() == []  # 06:00, not due
+        clock.advance(minutes=29)
+        assert scheduler.run_pending() == []  # 06:29, still not due
+        clock.advance(minutes=1)
+        [run] = scheduler.run_pending()  # 06:30 local: on time
+        assert run.ok, run.error
+        assert run.rows_read > 100
+        scored = warehouse.fetchone("SELECT count(*) FROM scores")
+        assert scored is not None and scored[0] >= run.rows_read - 5
