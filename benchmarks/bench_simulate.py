@@ -1,16 +1,19 @@
 """Simulation engine figures: one scenario over 1,000,000 members x 6 alternatives x 200 draws,
 and fitting each tier-choice model on 100,000 renewal decisions.
 
-    .venv/bin/python benchmarks/bench_simulate.py [--members 1000000] [--draws 200] [--decisions 100000]
+    .venv/bin/python benchmarks/bench_simulate.py [--members 1000000] [--draws 200]
+        [--decisions 100000] [--kinds conditional,nested,mixed | none] [--serial-members 50000]
 
 Members are bootstrapped from a 2,000-member synthetic association's panel (the engine's cost
 depends on counts, not on who the members are); decisions are its renewal history tiled.
-Peak memory is the process's maximum resident set size.
+Peak memory is the process's maximum resident set size. The load average is printed with
+each figure: the machine is shared, and the figures are only comparable at similar loads.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import time
 from dataclasses import replace
@@ -35,12 +38,17 @@ def _rss_gb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
 
 
+def _load() -> str:
+    return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--members", type=int, default=1_000_000)
     ap.add_argument("--draws", type=int, default=200)
     ap.add_argument("--decisions", type=int, default=100_000)
-    ap.add_argument("--kinds", default="conditional,nested,mixed")
+    ap.add_argument("--kinds", default="conditional,nested,mixed", help="or 'none'")
+    ap.add_argument("--serial-members", type=int, default=50_000, help="0 to skip")
     args = ap.parse_args()
 
     wh, _ = filled_warehouse(members=2000, seed=3)
@@ -53,7 +61,7 @@ def main() -> None:
     scenario = parse_scenario(
         "name: bench\nchanges:\n  - set_price: {tier: STD, price: '375.00'}\n"
     )
-    print(f"before simulate: peak RSS {_rss_gb():.2f} GB")
+    print(f"before simulate: peak RSS {_rss_gb():.2f} GB; {_load()}")
     t = time.perf_counter()
     f = simulate(scenario, big, model, status_quo=current_structure(wh), draws=args.draws,
                  costs=benefit_costs(wh))  # fmt: skip
@@ -62,8 +70,19 @@ def main() -> None:
     print(
         f"simulate: {args.members:,} members x {len(f.to_codes)} alternatives x {args.draws} draws "
         f"(scenario + status quo): {elapsed:.1f} s, peak RSS {_rss_gb():.2f} GB; "
-        f"churn change {churn['change']:+.4f}"
+        f"churn change {churn['change']:+.4f}; {_load()}"
     )
+    if args.serial_members:
+        few = big.iloc[: args.serial_members]
+        t = time.perf_counter()
+        simulate(scenario, few, model, status_quo=current_structure(wh), draws=args.draws,
+                 costs=benefit_costs(wh), n_jobs=1)  # fmt: skip
+        print(
+            f"simulate, one worker: {len(few):,} members x {args.draws} draws: "
+            f"{time.perf_counter() - t:.2f} s; {_load()}"
+        )
+    if args.kinds == "none":
+        return
 
     reps = max(1, args.decisions // data.n_decisions)
     n_sit = int(data.situation.max()) + 1

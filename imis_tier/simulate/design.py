@@ -127,8 +127,12 @@ class Members:
         missing = [c for c in ("party_id", "tier", *SEGMENTS) if c not in panel.columns]
         if missing:
             raise ValueError(f"the panel lacks columns {missing}; build it with build_panel")
-        tiers = panel["tier"].astype(str).to_numpy(dtype=object)
-        unknown = sorted({t for t in tiers if t not in ranks})
+        tier_col = panel["tier"].astype(str)
+        tiers = tier_col.to_numpy(dtype=object)
+        current_rank = np.asarray(
+            tier_col.map(dict(ranks)).to_numpy(dtype=np.float64, na_value=np.nan), dtype=np.float64
+        )
+        unknown = sorted(set(tiers[np.isnan(current_rank)]))
         if unknown:
             raise ValueError(f"members hold tiers {unknown} that the base structure does not have")
         use = np.zeros((len(panel), len(usage_benefits)), dtype=np.float32)
@@ -144,7 +148,7 @@ class Members:
         return cls(
             party_id=np.asarray(panel["party_id"].astype("int64").to_numpy(), dtype=np.int64),
             current=tiers,
-            current_rank=np.array([ranks[t] for t in tiers], dtype=np.float64),
+            current_rank=current_rank,
             paid=np.asarray(paid.fillna(0.0).to_numpy(), dtype=np.float64),
             segments={
                 c: panel[c].astype(str).to_numpy(dtype=object)
@@ -178,7 +182,8 @@ class Members:
 
 
 def _raw_traits(panel: pd.DataFrame) -> FloatArray:
-    out = np.zeros((len(panel), len(_TRAITS)))
+    # Column-major, so that each trait is written contiguously.
+    out = np.zeros((len(_TRAITS), len(panel))).T
     for i, (col, how) in enumerate(_TRAITS.items()):
         if col not in panel.columns:
             continue
@@ -301,6 +306,8 @@ def design(
     stage = members.segments.get("career_stage", np.full(n, REFERENCE_STAGE, dtype=object))
     benefit_index = {b: i for i, b in enumerate(spec.usage_benefits)}
     log_use = np.log1p(np.maximum(members.use, 0)).astype(dtype)
+    # Object-array comparisons are slow: each stage is compared once, not once per tier.
+    in_stage = {s: stage == s for s in {*spec.price_stages, *spec.lapse_stages}}
     for j, tier in enumerate(structure.tiers):
         is_current = members.current == tier.code
         available[:, j] |= is_current
@@ -313,7 +320,7 @@ def design(
         p = prices[:, j] / 100.0
         X[:, j, col["price"]] = p - spec.ref_prices.get(source[tier.code], 0.0) / 100.0
         for s in spec.price_stages:
-            X[:, j, col[f"price_x_{s}"]] = p * (stage == s)
+            X[:, j, col[f"price_x_{s}"]] = p * in_stage[s]
         X[:, j, col["price_rise"]] = np.where(
             is_current, np.maximum(prices[:, j] - members.paid, 0.0) / 100.0, 0.0
         )
@@ -332,7 +339,7 @@ def design(
     for k, t in enumerate(spec.traits):
         X[:, lapse, col[f"lapse.{t}"]] = traits[:, k]
     for s in spec.lapse_stages:
-        X[:, lapse, col[f"lapse.stage_{s}"]] = stage == s
+        X[:, lapse, col[f"lapse.stage_{s}"]] = in_stage[s]
     return Alternatives(codes, X, available, prices)
 
 

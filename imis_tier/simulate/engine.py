@@ -1,10 +1,12 @@
 """``simulate``: what members would do under a scenario, against the status quo, with intervals.
 
-For each chunk of members the engine lays out both structures, computes choice probabilities for
-every parameter draw (members x alternatives x draws, float32), and samples one outcome per
-member and draw by comparing a uniform with the cumulative probabilities. Chunks are independent
-and run through :func:`imis_tier.simulate._backend.run_chunks` (joblib threads, or Dask), and
-only additive totals per draw and group come back, so memory stays flat in the number of members.
+For each chunk of members the engine lays out both structures, computes every alternative's
+choice weight for every parameter draw (members x draws, float32, per alternative), and samples
+one outcome per member and draw by comparing a uniform with the cumulative probabilities (the
+hot loops are in :mod:`imis_tier.simulate._kernels`; for the conditional logit, alternatives the
+two structures share are computed once per chunk). Runs of chunks are independent tasks for
+:func:`imis_tier.simulate._backend.run_chunks` (joblib threads, or Dask), and only additive
+totals per draw and group come back, so memory stays flat in the number of members.
 
 Randomness: parameter draws come from ``seed``; each chunk's uniforms from ``(seed, chunk)``
 with a fixed chunk size, so a run is reproduced exactly whatever the backend or worker count.
@@ -19,7 +21,7 @@ decision a year (the history shows no cycle change to learn its behavioural effe
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
@@ -29,14 +31,23 @@ from numpy.typing import NDArray
 from threadpoolctl import threadpool_limits
 
 from imis_tier.simulate._backend import run_chunks
-from imis_tier.simulate.design import Members, benefit_access, tier_costs
+from imis_tier.simulate._kernels import UtilityCache, Workspace, sample
+from imis_tier.simulate.design import (
+    Alternatives,
+    Members,
+    benefit_access,
+    design,
+    tier_costs,
+)
 from imis_tier.simulate.forecast import Forecast, Totals
 from imis_tier.simulate.model import TierChoiceModel
 from imis_tier.simulate.scenario import Scenario
 from imis_tier.structure import LAPSE, TierStructure
 
 CHUNK_CELLS = 2_000_000
-"""Members x alternatives x draws per chunk: about 8 MB per float32 array."""
+"""Members x alternatives x draws per chunk (sets the chunks, and so which uniforms each gets)."""
+CHUNKS_PER_TASK = 8
+"""Chunks run one after the other by one task, reusing its scratch arrays."""
 
 
 def simulate(
@@ -87,28 +98,39 @@ def simulate(
         raise ValueError("the panel has no members to simulate")
     group_index, groups = _groups(panel, by)
     from_codes = tuple(dict.fromkeys([*status_quo.codes, *sorted(set(members.current))]))
+    origin = pd.Index(from_codes).get_indexer(members.current).astype(np.intp)
     coefs = model.coef_[None, :] if draws == 1 else model.sample_coefs(draws, seed)
     costs = dict(costs or {})
-    step = max(1, CHUNK_CELLS // (draws * (max(len(structure.codes), len(status_quo.codes)) + 1)))
+    J = max(len(structure.codes), len(status_quo.codes)) + 1
+    step = max(1, CHUNK_CELLS // (coefs.shape[0] * J))
+    job = _Job(
+        model=model,
+        n_groups=len(groups),
+        scenario=(structure, moves, like),
+        status_quo=(status_quo, {}, {}),
+        from_codes=from_codes,
+        coefs=coefs,
+        horizon=horizon,
+        seed=seed,
+        costs=costs,
+        step=step,
+    )
+    # A task is a fixed run of chunks (one scratch workspace, reused): the grouping, and so the
+    # order totals are added in, depends on the data only, never on the workers.
+    span = step * CHUNKS_PER_TASK
     tasks: list[tuple[Any, ...]] = [
         (
-            model,
-            members.take(slice(s, s + step)),
-            group_index[s : s + step],
-            len(groups),
-            (structure, moves, like),
-            (status_quo, {}, {}),
-            from_codes,
-            coefs,
-            horizon,
-            (seed, k),
-            costs,
+            job,
+            members.take(slice(s, s + span)),
+            group_index[s : s + span],
+            origin[s : s + span],
+            s // step,
         )
-        for k, s in enumerate(range(0, len(members), step))
+        for s in range(0, len(members), span)
     ]
-    # Parallelism is across chunks: a multi-threaded BLAS inside each only fights for the cores.
+    # Parallelism is across tasks: a multi-threaded BLAS inside each only fights for the cores.
     with threadpool_limits(limits=1, user_api="blas"):
-        parts = run_chunks(_chunk, tasks, backend=backend, n_jobs=n_jobs, scheduler=scheduler)
+        parts = run_chunks(_task, tasks, backend=backend, n_jobs=n_jobs, scheduler=scheduler)
     scenario_totals, base_totals = parts[0]
     for a, b in parts[1:]:
         scenario_totals = scenario_totals + a
@@ -141,57 +163,134 @@ def _groups(panel: pd.DataFrame, by: Sequence[str]) -> tuple[NDArray[np.intp], p
     return codes.astype(np.intp), frame
 
 
-def _chunk(
-    model: TierChoiceModel,
+@dataclass(frozen=True)
+class _Job:
+    """What every chunk of one ``simulate`` call shares."""
+
+    model: TierChoiceModel
+    n_groups: int
+    scenario: tuple[TierStructure, Mapping[str, str], Mapping[str, str]]
+    status_quo: tuple[TierStructure, Mapping[str, str], Mapping[str, str]]
+    from_codes: tuple[str, ...]
+    coefs: NDArray[np.float64]
+    horizon: int
+    seed: int
+    costs: Mapping[str, Decimal | float]
+    step: int  # members per chunk
+
+
+def _task(
+    job: _Job,
     members: Members,
     group: NDArray[np.intp],
-    n_groups: int,
-    scenario: tuple[TierStructure, Mapping[str, str], Mapping[str, str]],
-    status_quo: tuple[TierStructure, Mapping[str, str], Mapping[str, str]],
-    from_codes: tuple[str, ...],
-    coefs: NDArray[np.float64],
-    horizon: int,
-    key: tuple[int, int],
-    costs: Mapping[str, Decimal | float],
+    origin: NDArray[np.intp],
+    first_chunk: int,
+) -> tuple[Totals, Totals]:
+    """Totals of consecutive chunks (numbered from ``first_chunk``), added in chunk order."""
+    workspace = Workspace()
+    total: tuple[Totals, Totals] | None = None
+    for k, s in enumerate(range(0, len(members), job.step)):
+        part = _chunk(
+            job,
+            members.take(slice(s, s + job.step)),
+            group[s : s + job.step],
+            origin[s : s + job.step],
+            first_chunk + k,
+            workspace,
+        )
+        total = part if total is None else (total[0] + part[0], total[1] + part[1])
+    assert total is not None
+    return total
+
+
+def _chunk(
+    job: _Job,
+    members: Members,
+    group: NDArray[np.intp],
+    origin: NDArray[np.intp],
+    chunk: int,
+    workspace: Workspace,
 ) -> tuple[Totals, Totals]:
     """Totals of one member chunk under the scenario and the status quo, same draws."""
-    rng = np.random.default_rng([key[0], key[1], 0x5EED])
-    uniforms = rng.random((horizon, len(members), coefs.shape[0]), dtype=np.float32)
-    origin = np.array([from_codes.index(c) for c in members.current], dtype=np.intp)
+    D = job.coefs.shape[0]
+    rng = np.random.default_rng([job.seed, chunk, 0x5EED])
+    uniforms = workspace.get("uniforms", (job.horizon, len(members), D))
+    rng.random(out=uniforms, dtype=np.float32)
+    ctx = _Context(
+        model=job.model,
+        coefs=job.coefs,
+        # Utilities shared by both structures are computed once (conditional logit only).
+        cache=UtilityCache(job.coefs, workspace) if job.model.kind == "conditional" else None,
+        workspace=workspace,
+        group=group,
+        n_groups=job.n_groups,
+        origin=origin,
+        n_from=len(job.from_codes),
+        dg=np.add(
+            np.arange(D, dtype=np.intp)[None, :] * job.n_groups,
+            group[:, None],
+            out=workspace.get("dg", (len(members), D), np.intp),
+        ).ravel(),
+        uniforms=uniforms,
+        costs=job.costs,
+    )
     return tuple(  # type: ignore[return-value]
-        _run(
-            model,
-            members,
-            group,
-            n_groups,
-            s,
-            moves,
-            like,
-            origin,
-            len(from_codes),
-            coefs,
-            uniforms,
-            costs,
-        )
-        for s, moves, like in (scenario, status_quo)
+        _run(ctx, members, s, moves, like) for s, moves, like in (job.scenario, job.status_quo)
     )
 
 
+@dataclass
+class _Context:
+    """What both structures' runs of one chunk share."""
+
+    model: TierChoiceModel
+    coefs: NDArray[np.float64]
+    cache: UtilityCache | None
+    workspace: Workspace
+    group: NDArray[np.intp]
+    n_groups: int
+    origin: NDArray[np.intp]
+    n_from: int
+    dg: NDArray[np.intp]  # (members x draws,) flat draw-group index d * n_groups + g
+    uniforms: NDArray[np.float32]  # (horizon, members, draws)
+    costs: Mapping[str, Decimal | float]
+    _base: dict[int, NDArray[np.intp]] = field(default_factory=dict)
+
+    def base(self, J: int) -> NDArray[np.intp]:
+        """Flat tally index of each (member, draw) without its outcome, for ``J`` outcomes."""
+        if J not in self._base:
+            D = self.coefs.shape[0]
+            per_member = (self.group * self.n_from + self.origin) * J
+            per_draw = np.arange(D, dtype=np.intp) * (self.n_groups * self.n_from * J)
+            self._base[J] = np.add(
+                per_draw[None, :],
+                per_member[:, None],
+                out=self.workspace.get(f"base{J}", (len(per_member), D), np.intp),
+            ).ravel()
+        return self._base[J]
+
+
+def _pick(ctx: _Context, alts: Alternatives, u: NDArray[np.float32], out: str) -> NDArray[np.int8]:
+    """Sampled alternative per (member, draw) for one laid-out structure, in scratch ``out``."""
+    buffer = ctx.workspace.get(out, u.shape, np.int8)
+    if ctx.cache is not None:
+        weights = ctx.cache.weights(alts.X, alts.available)
+        if weights is not None:
+            return sample(weights, None, u, ctx.workspace, buffer)
+    p = ctx.model.wide(alts, ctx.coefs)
+    J = p.shape[1]
+    return sample([p[:, j, :] for j in range(J - 1)], p[:, J - 1, :], u, ctx.workspace, buffer)
+
+
 def _run(
-    model: TierChoiceModel,
+    ctx: _Context,
     members: Members,
-    group: NDArray[np.intp],
-    n_groups: int,
     structure: TierStructure,
     moves: Mapping[str, str],
     like: Mapping[str, str],
-    origin: NDArray[np.intp],
-    n_from: int,
-    coefs: NDArray[np.float64],
-    uniforms: NDArray[np.float32],
-    costs: Mapping[str, Decimal | float],
 ) -> Totals:
-    m, D = len(members), coefs.shape[0]
+    model, n_groups, n_from = ctx.model, ctx.n_groups, ctx.n_from
+    m, D = len(members), ctx.coefs.shape[0]
     J = len(structure.codes) + 1
     lapse = J - 1
     if moves:
@@ -205,24 +304,26 @@ def _run(
                 dtype=np.float64,
             ),
         )
-    alts = model.layout(members, structure, like=like)
+    alts = design(members, structure, model.spec_, like=like)
     prices = alts.prices
-    access = benefit_access(members, structure, model.spec_)
-    cost = tier_costs(structure, costs)
-    state = _sample(model.wide(alts, coefs), uniforms[0])
+    cost = tier_costs(structure, ctx.costs)
+    state = _pick(ctx, alts, ctx.uniforms[0], "state")
     size = D * n_groups
-    dg = (np.arange(D, dtype=np.intp)[None, :] * n_groups + group[:, None]).ravel()  # draw-group
-    flat_origin = np.repeat(origin, D)
+    dg = ctx.dg
+    ws = ctx.workspace
+    base = ctx.base(J)
     uniform_prices = bool((prices == prices[:1]).all())
+    # Non-dues revenue of everyone, per draw-group; lapsed members' is taken off each cycle.
+    all_nondues = np.tile(np.bincount(ctx.group, weights=members.nondues, minlength=n_groups), D)
     decisions = np.zeros(size)
     lapses = np.zeros(size)
     dues = np.zeros(size)
     served = np.zeros(size)
     nondues = np.zeros(size)
-    migration = np.zeros(size * n_from * J)
-    for cycle in range(uniforms.shape[0]):
+    gone = np.zeros((size, n_from))  # members lapsed in earlier cycles, by draw-group and origin
+    counts = np.zeros(size * n_from * J)
+    for cycle in range(ctx.uniforms.shape[0]):
         if cycle:
-            was_alive = state != lapse
             new_state = state.copy()
             for j, tier in enumerate(structure.tiers):
                 holds = state == j
@@ -234,45 +335,43 @@ def _run(
                     current_rank=np.full(m, float(tier.rank)),
                     paid=prices[:, j].copy(),
                 )
-                later = model.layout(held, structure, like=like, tenure_offset_years=float(cycle))
-                pick = _sample(model.wide(later, coefs), uniforms[cycle])
+                later = design(
+                    held, structure, model.spec_, like=like, tenure_offset_years=float(cycle)
+                )
+                pick = _pick(ctx, later, ctx.uniforms[cycle], "pick")
                 new_state = np.where(holds, pick, new_state)
             state = new_state
-        else:
-            was_alive = np.ones((m, D), dtype=bool)
-        # Decisions this cycle, by draw-group, origin and outcome: one bincount, then the rest.
-        live = was_alive.ravel()
+        # Every (member, draw) by draw-group, origin and state in one bincount; members who
+        # lapsed in an earlier cycle sit in LAPSE and are taken off to count this cycle's
+        # decisions only.
         flat_state = state.ravel()
-        cells = ((dg * n_from + flat_origin) * J + flat_state)[live]
+        cells = np.add(base, flat_state, out=ws.get("cells", base.shape, np.intp))
         counts = np.bincount(cells, minlength=size * n_from * J).astype(np.float64)
-        by_state = counts.reshape(size, n_from, J).sum(axis=1)
+        by_origin = counts.reshape(size, n_from, J).copy()
+        by_origin[:, :, lapse] -= gone
+        gone = counts.reshape(size, n_from, J)[:, :, lapse]
+        by_state = by_origin.sum(axis=1)
         decisions += by_state.sum(axis=1)
         lapses += by_state[:, lapse]
         served += by_state @ cost
         if uniform_prices:
             dues += by_state @ prices[0]
-        else:
-            paid = np.take_along_axis(prices, state, axis=1).ravel()
-            dues += np.bincount(dg[live], weights=paid[live], minlength=size)
-        kept = (flat_state != lapse) & live
-        nondues += np.bincount(
-            dg[kept], weights=np.repeat(members.nondues, D)[kept], minlength=size
+        else:  # LAPSE costs nothing, so lapsed members add nothing
+            dues += np.bincount(dg, weights=_per_cell(ws, prices, state), minlength=size)
+        out = np.flatnonzero(np.equal(flat_state, lapse, out=ws.get("lapsed", base.shape, bool)))
+        nondues += all_nondues - np.bincount(
+            dg[out], weights=members.nondues[out // D], minlength=size
         )
-        if cycle == uniforms.shape[0] - 1:
-            # Where members are at the end: this cycle's deciders plus those lapsed before.
-            gone = ~live
-            migration = counts + np.bincount(
-                ((dg * n_from + flat_origin) * J + lapse)[gone], minlength=size * n_from * J
-            )
-    alive = state != lapse
-    reach = np.take_along_axis(access, state, axis=1) * alive
-    access_end = np.bincount(dg, weights=reach.ravel(), minlength=size)
+    # Benefit access of members retained at the end (LAPSE gives access to nothing).
+    access = benefit_access(members, structure, model.spec_)
+    access_end = _state_sums(ws, access, state, ctx.group, n_groups)
 
     def grid(a: NDArray[Any]) -> NDArray[np.float64]:
         return np.asarray(a, dtype=np.float64).reshape(D, n_groups)
 
     return Totals(
-        migration=migration.reshape(D, n_groups, n_from, J),
+        # Where members are at the end: this cycle's deciders plus those lapsed before.
+        migration=counts.reshape(D, n_groups, n_from, J),
         dues=grid(dues),
         nondues=grid(nondues),
         cost=grid(served),
@@ -282,17 +381,43 @@ def _run(
     )
 
 
-def _sample(p: NDArray[np.float32], u: NDArray[np.float32]) -> NDArray[np.intp]:
-    """One alternative per (member, draw): the first whose cumulative probability exceeds ``u``.
+def _per_cell(
+    ws: Workspace, values: NDArray[np.float64], state: NDArray[np.int8]
+) -> NDArray[np.float64]:
+    """``values[member, state[member, draw]]`` for every cell, flat, in scratch arrays."""
+    m, D = state.shape
+    J = values.shape[1]
+    index = ws.get("gather", state.shape, np.intp)
+    np.add((np.arange(m, dtype=np.intp) * J)[:, None], state, out=index)
+    return np.take(values.ravel(), index.ravel(), out=ws.get("gathered", (m * D,), np.float64))
 
-    A running sum over the few alternatives (not ``np.cumsum`` along a middle axis, which is
-    several times slower); ``u`` is scaled by the row total so rounding never runs past the end.
+
+def _state_sums(
+    ws: Workspace,
+    values: NDArray[np.float64],
+    state: NDArray[np.int8],
+    group: NDArray[np.intp],
+    n_groups: int,
+) -> NDArray[np.float64]:
+    """Sum of ``values[member, state]`` over members, flat by draw-group (``d * G + g``).
+
+    One float32 matrix-vector product per alternative against its indicator: several times
+    cheaper than gathering a value per cell. A chunk's sums are a few thousand terms, so
+    float32 loses nothing that shows after adding chunks up in float64.
     """
-    J = p.shape[1]
-    target = u * p.sum(axis=1)
-    cum = p[:, 0, :].copy()
-    pick = (cum < target).astype(np.intp)
-    for j in range(1, J - 1):
-        cum += p[:, j, :]
-        pick += cum < target
-    return pick
+    m, D = state.shape
+    out = np.zeros((n_groups, D))
+    hit = ws.get("state_is", state.shape, np.bool_)
+    indicator = ws.get("indicator", state.shape, np.float32)
+    for j in range(values.shape[1]):
+        if not values[:, j].any():
+            continue
+        np.equal(state, j, out=hit)
+        np.copyto(indicator, hit)
+        if n_groups == 1:
+            out[0] += values[:, j].astype(np.float32) @ indicator
+        else:
+            w = np.zeros((n_groups, m), dtype=np.float32)
+            w[group, np.arange(m)] = values[:, j]
+            out += w @ indicator
+    return out.T.ravel()
