@@ -2,7 +2,7 @@
 
 ``scrubbing_vcr()`` returns a ``vcr.VCR`` whose hooks run at record time: the ``Authorization``
 header, the ``/token`` form (password, client secret, refresh token) and the token answer
-(``access_token``, ``refresh_token``) are replaced by ``REDACTED``, and the recorded host can be
+(``access_token``, ``refresh_token``) are replaced by ``XXXXXXXX``, and the recorded host can be
 rewritten to a fixed one so replays need no server. Writes are matched on their body. Requires the
 ``vcrpy`` package (a development dependency).
 """
@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-SCRUBBED = "REDACTED"
+SCRUBBED = "XXXXXXXX"  # all X: reads as a placeholder to secret scanners too
 REPLAY_BASE_URL = "http://imis.test"
 """The base URL recorded cassettes are rewritten to, and replays use."""
 
