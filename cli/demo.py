@@ -69,16 +69,10 @@ def _panel(client: Client, warehouse: Warehouse, emu: Emulator) -> None:
     click.echo(f"  {len(panel):,} members x {panel.shape[1]} features")
 
 
-def _load_optional_stages() -> None:
-    # Later pipeline stages register themselves when their packages are installed.
-    import importlib
-
-    for module in ("imis_tier_cli._demo_scoring", "imis_tier_cli._demo_simulate"):
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
+def _load_later_stages() -> None:
+    # The scoring and simulation stages register themselves on import; importing them here, not at
+    # the top, keeps them free to import `stage` from this module.
+    from . import _demo_scoring, _demo_simulate  # noqa: F401
 
 
 @click.command("demo")
@@ -89,7 +83,7 @@ def _load_optional_stages() -> None:
 @click.option("--keep-serving", is_flag=True, help="Leave the emulator running afterwards (Ctrl-C stops it).")
 def demo(members: int, seed: int, warehouse_path: str, keep_serving: bool) -> None:
     """Run the whole pipeline on an emulated iMIS with a synthetic association."""
-    _load_optional_stages()
+    _load_later_stages()
     path = Path(warehouse_path)
     path.unlink(missing_ok=True)
     with _stage(f"Starting the iMIS emulator ({members:,} synthetic members, seed {seed})"):

@@ -14,6 +14,7 @@ from datetime import date, datetime
 import pandas as pd
 
 from imis_tier.warehouse import Warehouse
+from imis_tier.warehouse.canonical import DECISION_WINDOW_DAYS
 
 ACTIVITY_COUNTS: dict[str, tuple[str, int]] = {
     # feature -> (engagement source, window in days)
@@ -203,8 +204,6 @@ def build_labels(warehouse: Warehouse, as_of: date | datetime | str, *, horizon:
     the features of its own as-of date. Only decisions settled by ``horizon`` (default: the data
     horizon) are returned, so an open renewal invoice is never mistaken for a lapse.
     """
-    from imis_tier.warehouse.canonical import DECISION_WINDOW_DAYS
-
     day = _as_date(as_of)
     end = horizon or data_horizon(warehouse) or day
     return warehouse.connection.execute(

@@ -7,7 +7,6 @@ routes give identical raw and canonical tables.
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -83,23 +82,19 @@ class FileSource:
         path = self.path_for(extract)
         if not path.exists():
             raise FileNotFoundError(f"{path}: no export for {extract.entity} (query {extract.query})")
-        with path.open(newline="", encoding="utf-8-sig") as handle:
-            header = next(csv.reader(handle), None)
-        if header is None:
+        try:
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8-sig")
+        except pd.errors.EmptyDataError:  # not even a header: nothing exported
             return
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8-sig")
         if since is not None and "UpdatedOn" in frame.columns:
             stamps = pd.to_datetime(frame["UpdatedOn"], errors="coerce", format="ISO8601")
             frame = frame[stamps > pd.Timestamp(since)]
         total = len(frame)
-        position = offset
-        while position < total or (position == 0 and total == 0):
-            chunk = frame.iloc[position : position + self.page_size]
-            nxt = position + self.page_size
-            yield SourcePage(chunk.reset_index(drop=True), position, nxt if nxt < total else None, total)
-            if nxt >= total:
-                break
-            position = nxt
+        # at least one (possibly empty) page, so a header-only export still empties a config table
+        for position in range(offset, max(total, offset + 1), self.page_size):
+            end = position + self.page_size
+            chunk = frame.iloc[position:end].reset_index(drop=True)
+            yield SourcePage(chunk, position, end if end < total else None, total)
 
 
 def write_exports(directory: str | Path, frames: Mapping[str, pd.DataFrame]) -> list[Path]:

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+
+import pandas as pd
 
 from imis_tier.extracts import EXTRACTS, Extract
 from imis_tier.warehouse import canonical
@@ -131,7 +133,7 @@ def _run(
     warehouse: Warehouse,
     entities: Sequence[str] | None,
     progress: Progress | None,
-    since_for: Any,
+    since_for: Callable[[Extract, dict[str, datetime | None]], datetime | None],
 ) -> SyncResult:
     extracts = _selected(entities)
     run_id, resumed = _open_run(warehouse, mode, source)
@@ -191,7 +193,7 @@ def _extract_entity(
                 conn.execute(f"DELETE FROM {extract.table}")
                 replace_whole = False
             written = upsert(warehouse, extract, frame)
-            max_updated = frame["updated_on"].max() if "updated_on" in frame and written else None
+            max_updated = _latest_update(frame)
             conn.execute(
                 "UPDATE sync_progress SET next_offset = ?, rows = rows + ?, done = ?,"
                 " max_updated = greatest(coalesce(max_updated, ?), ?) WHERE run_id = ? AND entity = ?",
@@ -199,8 +201,8 @@ def _extract_entity(
                     page.next_offset if page.next_offset is not None else page.offset + len(frame),
                     written,
                     page.next_offset is None,
-                    _py(max_updated),
-                    _py(max_updated),
+                    max_updated,
+                    max_updated,
                     run_id,
                     extract.entity,
                 ],
@@ -213,17 +215,12 @@ def _extract_entity(
     return rows_so_far
 
 
-def _py(value: Any) -> Any:
-    if value is None:
+def _latest_update(frame: pd.DataFrame) -> datetime | None:
+    """The page's greatest UpdatedOn as a plain datetime (None for pages without stamps)."""
+    if "updated_on" not in frame or frame.empty:
         return None
-    try:
-        import pandas as pd
-
-        if pd.isna(value):
-            return None
-        return pd.Timestamp(value).to_pydatetime()
-    except (TypeError, ValueError):
-        return value
+    latest = frame["updated_on"].max()
+    return None if pd.isna(latest) else pd.Timestamp(latest).to_pydatetime()
 
 
 def _finish(warehouse: Warehouse, run_id: str, extracts: Iterable[Extract]) -> None:
