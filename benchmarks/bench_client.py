@@ -5,8 +5,11 @@ latency, three ways: imis-tier's ``Client``, a plain httpx loop (the floor: no d
 JSON), and the ``imis-projectweekend`` package (100-row pages; it has no ``/api/query`` support,
 so its query figure is the legacy ``/api/iqa`` route). Prints wall time, requests, rows/s and
 client CPU per 1,000 rows; the client CPU is this process's CPU time, the server runs elsewhere.
+CPU time on a shared virtual machine varies by ±30 % between identical runs, so ``--repeat N``
+runs every measurement N times (methods interleaved) and prints the median run, with the
+fastest and slowest CPU figures beside it.
 
-    .venv/bin/python benchmarks/bench_client.py --members 100000 --latency 0 50
+    .venv/bin/python benchmarks/bench_client.py --members 100000 --latency 0 50 --repeat 5
 """
 
 from __future__ import annotations
@@ -52,11 +55,18 @@ class Result:
     wall_s: float
     cpu_s: float
 
-    def line(self) -> str:
-        per_k = self.cpu_s / max(self.rows, 1) * 1000 * 1000
+    @property
+    def cpu_per_k(self) -> float:
+        return self.cpu_s / max(self.rows, 1) * 1000 * 1000
+
+    def line(self, spread: list[Result] | None = None) -> str:
+        cpu = f"{self.cpu_per_k:.1f}"
+        if spread and len(spread) > 1:
+            low, high = min(r.cpu_per_k for r in spread), max(r.cpu_per_k for r in spread)
+            cpu += f" ({low:.1f}-{high:.1f})"
         return (
             f"| {self.target} | {self.latency_ms} | {self.method} | {self.rows:,} | {self.requests} | "
-            f"{self.wall_s:.2f} | {self.rows / self.wall_s:,.0f} | {per_k:.1f} |"
+            f"{self.wall_s:.2f} | {self.rows / self.wall_s:,.0f} | {cpu} |"
         )
 
 
@@ -166,10 +176,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--targets", nargs="+", default=["parties", "query"], choices=["parties", "query"]
     )
+    parser.add_argument("--repeat", type=int, default=1, help="runs per measurement (median shown)")
     args = parser.parse_args(argv)
 
     print(
-        "| extract | latency ms | method | rows | requests | wall s | rows/s | client CPU ms/1,000 rows |"
+        "| extract | latency ms | method | rows | requests | wall s | rows/s | "
+        "client CPU ms/1,000 rows (range) |"
     )
     print("|---|---|---|---|---|---|---|---|")
     ctx = multiprocessing.get_context("spawn")
@@ -185,9 +197,15 @@ def main(argv: list[str] | None = None) -> None:
         )
         try:
             for target in args.targets:
-                for method in args.methods:
-                    result = _measure(method, latency, target, (base, user, password))
-                    print(result.line(), flush=True)
+                runs: dict[str, list[Result]] = {method: [] for method in args.methods}
+                for _ in range(args.repeat):
+                    for method in args.methods:
+                        runs[method].append(
+                            _measure(method, latency, target, (base, user, password))
+                        )
+                for results in runs.values():
+                    median = sorted(results, key=lambda r: r.cpu_s)[len(results) // 2]
+                    print(median.line(results), flush=True)
         finally:
             parent.send("stop")
             server.join(timeout=30)

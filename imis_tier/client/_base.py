@@ -11,7 +11,7 @@ import importlib.metadata
 import os
 import ssl
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import quote
@@ -23,6 +23,7 @@ from imis_tier.client._codec import WireCodec, identity_key, loads
 from imis_tier.client._codec import dumps as json_dumps
 from imis_tier.client._config import ClientConfig, resolve_config
 from imis_tier.client._errors import ImisError, RateLimited, TransportError, error_class_for
+from imis_tier.client._gc import gc_paused
 from imis_tier.client._limits import Limits, RateBucket
 from imis_tier.client._logging import enable_debug, logger, redact
 from imis_tier.client._retry import RetryPolicy, parse_retry_after
@@ -60,6 +61,8 @@ class RequestSpec:
     form: Mapping[str, str] | None = field(default=None, repr=False)
     idempotent: bool | None = None
     authenticated: bool = True
+    parse: Callable[[bytes], Any] | None = field(default=None, repr=False, compare=False)
+    """How to parse a successful body (default: JSON as plain values)."""
 
     @property
     def retry_safe(self) -> bool:
@@ -73,6 +76,21 @@ class RequestSpec:
 
     def describe(self) -> str:
         return f"{self.method} {self.path}"
+
+
+def query_params(
+    params: Mapping[str, Any] | Sequence[tuple[str, Any]],
+) -> tuple[tuple[str, str], ...]:
+    """Query parameters as ``(name, text)`` pairs, from a mapping or a sequence of pairs."""
+    pairs = params.items() if isinstance(params, Mapping) else params
+    out = []
+    for pair in pairs:
+        if not isinstance(pair, tuple | list) or len(pair) != 2:
+            raise TypeError(
+                f"query parameters must be a mapping or (name, value) pairs, got {pair!r}"
+            )
+        out.append((str(pair[0]), str(pair[1])))
+    return tuple(out)
 
 
 def entity_path(entity_type: str, key: str | Sequence[str] | None = None, *suffix: str) -> str:
@@ -238,7 +256,10 @@ class BaseClient:
             len(response.content),
         )
         if status < 300:
-            return loads(response.content) if response.content else None
+            if not response.content:
+                return None
+            with gc_paused():
+                return (spec.parse or loads)(response.content)
         raise self._error(spec, response)
 
     def _error(self, spec: RequestSpec, response: httpx.Response) -> ImisError:

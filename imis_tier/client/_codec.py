@@ -232,16 +232,23 @@ class WireCodec:
         for key, column in zip(keys, zip(*table, strict=True), strict=True):
             if key == "$type":
                 continue
-            kinds = set(map(type, column))
-            if kinds <= _PLAIN_KINDS:
-                continue
-            if kinds <= _TEXT_KINDS:
-                # Every iMIS date has a ':'; one scan of the joined column rules most columns out.
-                if ":" not in "\x00".join(filter(None, column)):
+            # Every iMIS date has a ':'; one scan of the joined column rules most columns out.
+            try:
+                joined = "\x00".join(column)  # TypeError unless every value is a string
+            except TypeError:
+                kinds = set(map(type, column))
+                if kinds <= _PLAIN_KINDS:
+                    continue
+                if kinds <= _TEXT_KINDS:
+                    if ":" not in "\x00".join(filter(None, column)):
+                        continue
+                    values = self._text_column(column)
+                else:
+                    values = [self._flat_value(v) for v in column]
+            else:
+                if ":" not in joined:
                     continue
                 values = self._text_column(column)
-            else:
-                values = [self._flat_value(v) for v in column]
             _consume(map(setitem, rows, repeat(key), values))
         if "$type" in keys:
             _consume(map(delitem, rows, repeat("$type")))

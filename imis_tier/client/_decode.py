@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
+from imis_tier.client import _party_wire
 from imis_tier.client._codec import Entity, WireCodec
 from imis_tier.client.models import ImisModel, Organization, Party, Person, build
 
@@ -16,17 +17,31 @@ M = TypeVar("M", bound=ImisModel)
 _PARTS = frozenset({"PersonName", "Status", "UpdateInformation", "PrimaryOrganization", "Emails"})
 
 
-def party(codec: WireCodec, wire: Mapping[str, Any]) -> Party:
+def party(codec: WireCodec, wire: Any) -> Party:
     """A ``PartyData`` (Person or Organization) with AdditionalAttributes flattened in.
 
-    The composite parts the model maps (``PersonName``, ``Status``, ``UpdateInformation``,
-    ``PrimaryOrganization``, ``Emails``) are read field by field and also kept, as received,
-    among the extras under their wire names.
+    ``wire`` is a party as parsed from JSON, or a typed wire struct from a party page
+    (:mod:`imis_tier.client._party_wire`); both give the same model. The composite parts the
+    model maps (``PersonName``, ``Status``, ``UpdateInformation``, ``PrimaryOrganization``,
+    ``Emails``) are read field by field and also kept, as received, among the extras under their
+    wire names (``Status`` as ``StatusDetail``).
     """
-    kind = wire.get("$type", "")
+    if _party_wire.is_wire(wire):
+        model = _party_wire.build_party(codec, wire)
+        if model is not None:
+            return model
+        kind, values = _party_wire.party_kind(wire), _party_wire.party_values(codec, wire)
+    else:
+        kind, values = wire.get("$type", ""), _party_values(codec, wire)
     cls: type[Party] = (
         Person if "PersonData" in kind else Organization if "OrganizationData" in kind else Party
     )
+    if values.get("PartyId") is None and values.get("Id") is not None:
+        values["PartyId"] = values["Id"]
+    return build(cls, values)
+
+
+def _party_values(codec: WireCodec, wire: Mapping[str, Any]) -> dict[str, Any]:
     values: dict[str, Any] = {}
     text = codec.text
     # One pass, the common value shapes inline (this runs once per party in bulk extracts).
@@ -47,9 +62,7 @@ def party(codec: WireCodec, wire: Mapping[str, Any]) -> Party:
             values[key] = value
         else:
             values[key] = codec.decode(value)
-    if values.get("PartyId") is None and values.get("Id") is not None:
-        values["PartyId"] = values["Id"]
-    return build(cls, values)
+    return values
 
 
 def _read_part(codec: WireCodec, key: str, part: Mapping[str, Any], values: dict[str, Any]) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from imis_tier.client._errors import ImisError
+from imis_tier.client._gc import gc_paused
 
 T = TypeVar("T")
 logger = logging.getLogger("imis_tier.client")
@@ -25,6 +27,8 @@ logger = logging.getLogger("imis_tier.client")
 MAX_PAGE_SIZE = 500
 """iMIS serves at most 500 rows a page."""
 DEFAULT_PAGE_SIZE = MAX_PAGE_SIZE
+READ_AHEAD_MIN_S = 0.002
+"""Read the next page ahead only when the last page's wait and decoding both took this long."""
 
 
 @dataclass(frozen=True)
@@ -146,6 +150,16 @@ AsyncFetch = Callable[[int, int], Awaitable[Any]]
 Decode = Callable[[list[Any]], list[T]]
 
 
+def _timed(fetch: Fetch, offset: int, limit: int) -> tuple[Any, float]:
+    started = time.perf_counter()
+    return fetch(offset, limit), time.perf_counter() - started
+
+
+def _decoded(decode: Decode[T], rows: list[Any]) -> list[T]:
+    with gc_paused():  # see imis_tier.client._gc: a page allocates in one burst
+        return decode(rows)
+
+
 class SyncPager(Generic[T]):
     """A lazy iterator over every row of a paged endpoint; pages are fetched as you iterate.
 
@@ -190,30 +204,48 @@ class SyncPager(Generic[T]):
 
     def _sequential(self, cursor: PageCursor) -> Iterator[Page[T]]:
         # Read-ahead: the next page is requested before this one is decoded and consumed, so
-        # decoding overlaps the network wait. Still one request in flight at a time.
-        pool = (
-            ThreadPoolExecutor(max_workers=1, thread_name_prefix="imis-page")
-            if self._prefetch
-            else None
-        )
-        pending: Future[Any] | None = None
+        # decoding overlaps the network wait; still one request in flight at a time. Handing
+        # pages between threads costs CPU, so it is only done while both the wait and the
+        # decoding of the last page were long enough for the overlap to pay (READ_AHEAD_MIN_S).
+        pool: ThreadPoolExecutor | None = None
+        pending: Future[tuple[Any, float]] | None = None
+        fetch_s = decode_s = 0.0
         try:
             while not cursor.done:
                 offset, limit = cursor.request()
-                envelope = pending.result() if pending is not None else self._fetch(offset, limit)
+                if pending is not None:
+                    envelope, fetch_s = pending.result()
+                else:
+                    envelope, fetch_s = _timed(self._fetch, offset, limit)
                 pending = None
                 rows = cursor.accept(envelope, offset)
+                del envelope  # the rows alone are decoded; let the rest go now
                 start = cursor.last_start
-                if pool is not None and not cursor.done:
-                    pending = pool.submit(self._fetch, *cursor.request())
-                yield Page(self._decode(rows), start, cursor.total_count, not cursor.done)
+                if (
+                    self._prefetch
+                    and not cursor.done
+                    and min(fetch_s, decode_s) >= READ_AHEAD_MIN_S
+                ):
+                    if pool is None:
+                        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="imis-page")
+                    pending = pool.submit(_timed, self._fetch, *cursor.request())
+                started = time.perf_counter()
+                page = Page(
+                    _decoded(self._decode, rows), start, cursor.total_count, not cursor.done
+                )
+                decode_s = time.perf_counter() - started
+                del rows  # the raw rows die here, before the consumer's code runs
+                yield page
+                del page
         finally:
             if pool is not None:
                 pool.shutdown(wait=False, cancel_futures=True)
 
     def _page(self, cursor: PageCursor, envelope: Any, requested: int) -> Page[T]:
         rows = cursor.accept(envelope, requested)
-        return Page(self._decode(rows), cursor.last_start, cursor.total_count, not cursor.done)
+        return Page(
+            _decoded(self._decode, rows), cursor.last_start, cursor.total_count, not cursor.done
+        )
 
     def _concurrent(
         self, cursor: PageCursor, planned: list[int], concurrency: int
@@ -290,7 +322,7 @@ class AsyncPager(Generic[T]):
                 start = cursor.last_start
                 if self._prefetch and not cursor.done:
                     pending = asyncio.ensure_future(self._fetch(*cursor.request()))
-                yield Page(self._decode(rows), start, cursor.total_count, not cursor.done)
+                yield Page(_decoded(self._decode, rows), start, cursor.total_count, not cursor.done)
         finally:
             if pending is not None:
                 pending.cancel()
@@ -298,7 +330,9 @@ class AsyncPager(Generic[T]):
 
     def _page(self, cursor: PageCursor, envelope: Any, requested: int) -> Page[T]:
         rows = cursor.accept(envelope, requested)
-        return Page(self._decode(rows), cursor.last_start, cursor.total_count, not cursor.done)
+        return Page(
+            _decoded(self._decode, rows), cursor.last_start, cursor.total_count, not cursor.done
+        )
 
     async def _concurrent(
         self, cursor: PageCursor, planned: list[int], concurrency: int

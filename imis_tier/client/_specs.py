@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, TypeVar
 
-from imis_tier.client import _decode
+from imis_tier.client import _decode, _party_wire
 from imis_tier.client._base import RequestSpec, entity_path, filter_params
 from imis_tier.client._codec import WireCodec
 from imis_tier.client.models import ImisModel, build
 
 M = TypeVar("M", bound=ImisModel)
+_PARTY_TYPES = frozenset({"party", "person", "organization"})
 
 
 def key(value: str | int | Sequence[str | int]) -> str | tuple[str, ...]:
@@ -28,6 +30,13 @@ def listing(
     if order_by:
         params.append(("OrderBy", order_by))
     return RequestSpec("GET", entity_path(entity_type), params=tuple(params))
+
+
+def parties(
+    codec: WireCodec, filters: Mapping[str, Any], order_by: str | None = None
+) -> RequestSpec:
+    """Listing parties, their pages parsed straight into typed wire structs."""
+    return replace(listing(codec, "Party", filters, order_by), parse=_party_wire.parse_page)
 
 
 def get(entity_type: str, entity_id: str | int) -> RequestSpec:
@@ -106,7 +115,10 @@ def incremental(
     filters: Mapping[str, Any],
 ) -> RequestSpec:
     merged = {field: _since(codec, since), **filters}
-    return listing(codec, entity_type, merged, order_by=field)
+    spec = listing(codec, entity_type, merged, order_by=field)
+    if entity_type.lower() in _PARTY_TYPES:
+        spec = replace(spec, parse=_party_wire.parse_page)  # decoded by _decode.parties
+    return spec
 
 
 TYPED: dict[str, Callable[[WireCodec], Callable[[list[Any]], list[Any]]]] = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -13,7 +13,7 @@ from tenacity import Retrying
 
 from imis_tier.client import _decode, _specs
 from imis_tier.client._auth import Token
-from imis_tier.client._base import BaseClient, RequestSpec
+from imis_tier.client._base import BaseClient, RequestSpec, query_params
 from imis_tier.client._errors import ImisError, NotFound
 from imis_tier.client._flows import Flow
 from imis_tier.client._paging import DEFAULT_PAGE_SIZE, SyncPager
@@ -152,13 +152,15 @@ class Client(BaseClient):
         method: str,
         path: str,
         *,
-        params: Sequence[tuple[str, str]] = (),
+        params: Mapping[str, Any] | Sequence[tuple[str, Any]] = (),
         json: Any = None,
         idempotent: bool | None = None,
     ) -> Any:
-        """Send one request to ``path`` (e.g. ``/api/Party/40125``); the parsed JSON answer."""
+        """Send one request to ``path`` (e.g. ``/api/Party/40125``); the parsed JSON answer.
+
+        ``params`` is a mapping or a sequence of pairs (repeat a name with pairs)."""
         return self._execute(
-            RequestSpec(method.upper(), path, tuple(params), json, idempotent=idempotent)
+            RequestSpec(method.upper(), path, query_params(params), json, idempotent=idempotent)
         )
 
     # -------------------------------------------------------------- plumbing

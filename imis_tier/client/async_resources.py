@@ -61,7 +61,7 @@ class Parties(_Resource):
         **filters: Any,
     ) -> AsyncPager[Party]:
         """Parties matching ``filters`` (e.g. ``CustomerTypeCode="in:REG|STU"``)."""
-        spec = specs.listing(self._codec, "Party", filters, order_by)
+        spec = specs.parties(self._codec, filters, order_by)
         return self._client._pager(spec, _decode.parties(self._codec), limit, offset, max_items)
 
     async def get(self, party_id: str | int) -> Party:

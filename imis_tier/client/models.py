@@ -10,11 +10,13 @@ second validation pass); construct them yourself with ``Model(...)`` or ``model_
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from decimal import Decimal
 from functools import cache
-from typing import Any, TypeVar, Union, get_args, get_origin
+from operator import itemgetter
+from typing import Any, NamedTuple, TypeVar, Union, get_args, get_origin
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_pascal
@@ -324,22 +326,77 @@ def build(cls: type[M], values: Mapping[str, Any]) -> M:
     kept as extras under their wire names. Nested ``Change`` lists are built too. When two keys
     name the same field (``PartyId`` and ``party_id``), the first one wins.
     """
+    plan = _shape_plan(cls, tuple(values))
+    row = plan.values(values)
+    known = dict(zip(plan.known_names, row[: plan.split], strict=True))
+    extra = dict(zip(plan.extra_keys, row[plan.split :], strict=True))
+    for exact, names, converter in plan.converted:
+        current = tuple(map(known.__getitem__, names))
+        if set(map(type, current)) <= exact:
+            continue  # the common case: every value already has the field's type (or is None)
+        for name, value in zip(names, current, strict=True):
+            if value is not None and type(value) not in exact:
+                known[name] = converter(value)
+    return _construct(cls, known, extra)
+
+
+class _ShapePlan(NamedTuple):
+    """How to build ``cls`` from values with one particular sequence of keys."""
+
+    values: Callable[[Mapping[str, Any]], tuple[Any, ...]]  # known first, then extras
+    split: int
+    known_names: tuple[str, ...]
+    extra_keys: tuple[str, ...]
+    converted: tuple[tuple[frozenset[type], tuple[str, ...], Callable[[Any], Any]], ...]
+
+
+@functools.lru_cache(maxsize=1024)
+def _shape_plan(cls: type[ImisModel], keys: tuple[str, ...]) -> _ShapePlan:
+    # Bulk rows of one endpoint nearly always share their keys, so the per-key work (which
+    # field, which converter, first one wins) is done once per shape, not once per row.
     fields = _field_map(cls)
-    known: dict[str, Any] = {}
-    extra: dict[str, Any] = {}
-    for key, value in values.items():
+    known: dict[str, str] = {}  # field name -> the wire key that fills it
+    extra: list[str] = []
+    for key in keys:
         target = fields.get(key)
         if target is None:
-            extra[key] = value
-            continue
-        name, converter, exact = target
-        if name in known:
-            continue
-        if converter is None or value is None or type(value) is exact:
-            known[name] = value
-        else:
-            known[name] = converter(value)
-    return _construct(cls, known, extra)
+            extra.append(key)
+        elif target[0] not in known:
+            known[target[0]] = key
+    groups: dict[tuple[type, Callable[[Any], Any]], list[str]] = {}
+    for name in known:
+        _, converter, exact = fields[known[name]]
+        if converter is not None and exact is not None:
+            groups.setdefault((exact, converter), []).append(name)
+        elif converter is not None:  # converts whatever it is given (tuples)
+            groups.setdefault((_NEVER, converter), []).append(name)
+    ordered = (*known.values(), *extra)
+    return _ShapePlan(
+        values=_getter(ordered),
+        split=len(known),
+        known_names=tuple(known),
+        extra_keys=tuple(extra),
+        converted=tuple(
+            (frozenset({exact, type(None)}), tuple(names), converter)
+            for (exact, converter), names in groups.items()
+        ),
+    )
+
+
+class _Never:
+    """A type no value has: its fields are always converted."""
+
+
+_NEVER: type = _Never
+
+
+def _getter(keys: tuple[str, ...]) -> Callable[[Mapping[str, Any]], tuple[Any, ...]]:
+    if len(keys) == 1:
+        key = keys[0]
+        return lambda values: (values[key],)
+    if not keys:
+        return lambda values: ()
+    return itemgetter(*keys)
 
 
 def _construct(cls: type[M], known: dict[str, Any], extra: dict[str, Any]) -> M:

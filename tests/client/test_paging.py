@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from typing import Any
 
@@ -95,15 +96,35 @@ def test_pager_is_lazy_reads_one_page_ahead_and_restarts():
     iterator = iter(SyncPager(server.fetch, list, limit=100, prefetch=False))
     assert next(iterator) == "row0"
     assert len(server.requests) == 1
-    pager = SyncPager(server.fetch, list, limit=100)
+
+    def slow_fetch(offset: int, limit: int) -> dict[str, Any]:
+        time.sleep(0.01)  # a network wait worth hiding
+        return server.fetch(offset, limit)
+
+    def slow_decode(rows: list[Any]) -> list[Any]:
+        time.sleep(0.01)  # and decoding worth overlapping with it
+        return list(rows)
+
+    pager = SyncPager(slow_fetch, slow_decode, limit=100)
     server.requests.clear()
     iterator = iter(pager)
-    assert next(iterator) == "row0"
-    for _ in range(150):
-        next(iterator)
+    for _ in range(251):
+        next(iterator)  # into page 3: read-ahead starts once a page has been timed
     time.sleep(0.05)
-    assert len(server.requests) == 3  # the page being read and one ahead, never more
+    assert len(server.requests) == 4  # the page being read and one ahead, never more
     assert list(pager)[:2] == ["row0", "row1"]
+
+
+def test_fast_pages_are_not_read_ahead_on_another_thread():
+    server = PagingModel(2000)
+    threads: set[str] = set()
+
+    def fetch(offset: int, limit: int) -> dict[str, Any]:
+        threads.add(threading.current_thread().name)
+        return server.fetch(offset, limit)
+
+    assert len(list(SyncPager(fetch, list, limit=100))) == 2000
+    assert threads == {threading.current_thread().name}  # nothing to hide: no hand-offs
 
 
 def test_a_server_that_never_advances_is_an_error_not_a_hang():
