@@ -6,8 +6,9 @@ JSON), and the ``imis-projectweekend`` package (100-row pages; it has no ``/api/
 so its query figure is the legacy ``/api/iqa`` route). Prints wall time, requests, rows/s and
 client CPU per 1,000 rows; the client CPU is this process's CPU time, the server runs elsewhere.
 CPU time on a shared virtual machine varies by ±30 % between identical runs, so ``--repeat N``
-runs every measurement N times (methods interleaved) and prints the median run, with the
-fastest and slowest CPU figures beside it.
+runs every measurement N times and prints the median run, with the fastest and slowest CPU
+figures beside it. Each method runs in a process of its own (its runs back to back, each after a
+full garbage collection), so no library pays for another's imports, garbage or cache misses.
 
     .venv/bin/python benchmarks/bench_client.py --members 100000 --latency 0 50 --repeat 5
 """
@@ -15,6 +16,7 @@ fastest and slowest CPU figures beside it.
 from __future__ import annotations
 
 import argparse
+import gc
 import multiprocessing
 import sys
 import time
@@ -168,6 +170,34 @@ METHODS: dict[str, Callable[[str, str, str, str], tuple[int, int]]] = {
 }
 
 
+def _runs(
+    method: str,
+    latency: int,
+    target: str,
+    server: tuple[str, str, str],
+    repeat: int,
+    conn: Connection,
+) -> None:
+    results = []
+    for _ in range(repeat):
+        gc.collect()  # start each run without the previous run's garbage
+        results.append(_measure(method, latency, target, server))
+    conn.send(results)
+
+
+def _measure_apart(
+    ctx: Any, method: str, latency: int, target: str, server: tuple[str, str, str], repeat: int
+) -> list[Result]:
+    """``repeat`` runs of one method in a process of its own: another library's imports and
+    garbage (a bigger heap to collect) must not be charged to the method measured."""
+    parent, child = ctx.Pipe()
+    worker = ctx.Process(target=_runs, args=(method, latency, target, server, repeat, child))
+    worker.start()
+    results: list[Result] = parent.recv()
+    worker.join(timeout=60)
+    return results
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--members", type=int, default=100_000)
@@ -197,13 +227,10 @@ def main(argv: list[str] | None = None) -> None:
         )
         try:
             for target in args.targets:
-                runs: dict[str, list[Result]] = {method: [] for method in args.methods}
-                for _ in range(args.repeat):
-                    for method in args.methods:
-                        runs[method].append(
-                            _measure(method, latency, target, (base, user, password))
-                        )
-                for results in runs.values():
+                for method in args.methods:
+                    results = _measure_apart(
+                        ctx, method, latency, target, (base, user, password), args.repeat
+                    )
                     median = sorted(results, key=lambda r: r.cpu_s)[len(results) // 2]
                     print(median.line(results), flush=True)
         finally:

@@ -120,7 +120,3 @@ def incremental(
         spec = replace(spec, parse=_party_wire.parse_page)  # decoded by _decode.parties
     return spec
 
-
-TYPED: dict[str, Callable[[WireCodec], Callable[[list[Any]], list[Any]]]] = {
-    "party": _decode.parties,
-}
