@@ -22,7 +22,6 @@ import msgspec
 from msgspec import UNSET, Struct, UnsetType, field
 
 from imis_tier.client._codec import _MISS, _SCALARS, WireCodec, loads
-from imis_tier.client._gc import gc_paused
 from imis_tier.client.models import Organization, Party, Person, _field_map, _plan
 
 _Text = str | None | UnsetType
@@ -200,12 +199,12 @@ _astuple = msgspec.structs.astuple
 
 def parse_page(body: bytes) -> Any:
     """A ``PagedResult`` of parties: the envelope as a dict whose ``Items`` are :class:`_Party`
-    structs, or, when the structs do not describe the page exactly, the JSON parsed as it is."""
-    with gc_paused():
-        try:
-            page = _PAGE.decode(body)
-        except msgspec.MsgspecError:
-            return loads(body)  # unknown members, other types, or not JSON (raises as usual)
+    structs, or, when the structs do not describe the page exactly, the JSON parsed as it is.
+    (The client calls it with the garbage collector paused, like every body it parses.)"""
+    try:
+        page = _PAGE.decode(body)
+    except msgspec.MsgspecError:
+        return loads(body)  # unknown members, other types, or not JSON (raises as usual)
     return {
         "Items": page.items.values,
         "Offset": page.offset,
