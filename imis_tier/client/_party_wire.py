@@ -3,7 +3,8 @@
 A page of 500 parties is ~1.3 MB of JSON. Parsing it into dicts first (about a hundred Python
 objects per party) and then walking them costs more than the rest of an extraction together, so
 party pages are decoded by msgspec into the structs below, which describe iMIS's ``PartyData``
-contract exactly, and models are built from their attributes by :func:`party_values`.
+contract exactly, and :func:`build_party` fills each model straight from a struct's attributes
+(shapes it does not cover go through :func:`party_values` and ``models.build``).
 
 The structs forbid fields they do not declare: a page with anything else in it (a newer iMIS, a
 customised contract, a value of an unexpected type) is parsed the general way instead
