@@ -30,9 +30,8 @@ def party(codec: WireCodec, wire: Any) -> Party:
         model = _party_wire.build_party(codec, wire)
         if model is not None:
             return model
-        kind, values = _party_wire.party_kind(wire), _party_wire.party_values(codec, wire)
-    else:
-        kind, values = wire.get("$type", ""), _party_values(codec, wire)
+        wire = _party_wire.to_wire(wire)  # an unusual shape: read it the general way
+    kind, values = wire.get("$type", ""), _party_values(codec, wire)
     cls: type[Party] = (
         Person if "PersonData" in kind else Organization if "OrganizationData" in kind else Party
     )

@@ -4,7 +4,8 @@ A page of 500 parties is ~1.3 MB of JSON. Parsing it into dicts first (about a h
 objects per party) and then walking them costs more than the rest of an extraction together, so
 party pages are decoded by msgspec into the structs below, which describe iMIS's ``PartyData``
 contract exactly, and :func:`build_party` fills each model straight from a struct's attributes
-(shapes it does not cover go through :func:`party_values` and ``models.build``).
+(the shapes it does not cover are turned back into JSON values by :func:`to_wire` and take the
+general route).
 
 The structs forbid fields they do not declare: a page with anything else in it (a newer iMIS, a
 customised contract, a value of an unexpected type) is parsed the general way instead
@@ -222,63 +223,10 @@ def is_wire(row: Any) -> bool:
     return type(row) is _Party
 
 
-def party_kind(row: Any) -> str:
-    kind = row.type
-    return "" if kind is UNSET or kind is None else kind
-
-
-def party_values(codec: WireCodec, row: _Party) -> dict[str, Any]:
-    """The decoded wire values of one party, exactly as the general route reads them: top-level
-    strings (dates decoded), the mapped parts read field by field and kept as received, and
-    ``AdditionalAttributes`` merged in."""
-    members = _astuple(row)
-    values: dict[str, Any] = {}
-    for key, value in zip(_TEXT_MEMBERS, members[1:6], strict=True):
-        if value is not UNSET:
-            values[key] = (
-                value if not value or len(value) < 19 or value[10] != "T" else codec.text(value)
-            )
-    person, organization, emails, status, update, attributes = members[6:12]
-    if person is not UNSET:
-        values["PersonName"] = _to_builtins(person)
-        values.setdefault("FirstName", _value(person.first_name))
-        values.setdefault("LastName", _value(person.last_name))
-    if organization is not UNSET:
-        values["PrimaryOrganization"] = _to_builtins(organization)
-        values.setdefault("OrganizationName", _value(organization.name))
-    if emails is not UNSET:
-        values["Emails"] = _to_builtins(emails)
-        found = emails.values
-        first = next((e for e in found if e.is_primary), found[0] if found else None)
-        if first is not None:
-            values.setdefault("Email", _value(first.address))
-    if status is not UNSET:
-        values["Status"] = _value(status.party_status_id)
-        values["StatusDetail"] = _to_builtins(status)
-    if update is not UNSET:
-        values["UpdateInformation"] = _to_builtins(update)
-        updated = update.updated_on
-        values.setdefault(
-            "UpdatedOn", None if updated is UNSET or updated is None else codec.parse_date(updated)
-        )
-    others = members[12:]
-    if others.count(UNSET) != len(others):
-        for wire, value in zip(_OTHER_MEMBERS, others, strict=True):
-            if value is not UNSET:
-                values[wire] = (
-                    value if value is None or type(value) in (int, bool) else codec.decode(value)
-                )
-    if attributes is not UNSET:
-        _merge_properties(codec, attributes.values, values)
-    return values
-
-
-def _value(value: Any) -> Any:
-    return None if value is UNSET else value
-
-
-def _merge_properties(codec: WireCodec, props: list[_Property], out: dict[str, Any]) -> None:
-    out.update(zip(map(_name, props), _attribute_values(codec, props), strict=True))
+def to_wire(row: _Party) -> dict[str, Any]:
+    """``row`` as the JSON object it was parsed from (for the general route)."""
+    wire: dict[str, Any] = _to_builtins(row)
+    return wire
 
 
 def _attribute_values(codec: WireCodec, props: list[_Property]) -> list[Any]:
@@ -308,7 +256,7 @@ def _attribute_values(codec: WireCodec, props: list[_Property]) -> list[Any]:
 
 
 # ------------------------------------------------------------------ models
-# The fast route below gives exactly what ``build(cls, party_values(codec, row))`` gives, without
+# The fast route below gives exactly what the general route gives for ``to_wire(row)``, without
 # the intermediate dict of wire values: the model's state is filled straight from the struct. It
 # covers the shape iMIS sends (a Person or Organization, no extra members, attributes that do not
 # collide with the mapped members); anything else returns None and takes the general route.

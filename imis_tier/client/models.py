@@ -363,13 +363,11 @@ def _shape_plan(cls: type[ImisModel], keys: tuple[str, ...]) -> _ShapePlan:
             extra.append(key)
         elif target[0] not in known:
             known[target[0]] = key
-    groups: dict[tuple[type, Callable[[Any], Any]], list[str]] = {}
+    groups: dict[tuple[type | None, Callable[[Any], Any]], list[str]] = {}
     for name in known:
         _, converter, exact = fields[known[name]]
-        if converter is not None and exact is not None:
+        if converter is not None:  # exact None: converts whatever it is given (tuples)
             groups.setdefault((exact, converter), []).append(name)
-        elif converter is not None:  # converts whatever it is given (tuples)
-            groups.setdefault((_NEVER, converter), []).append(name)
     ordered = (*known.values(), *extra)
     return _ShapePlan(
         values=_getter(ordered),
@@ -377,17 +375,10 @@ def _shape_plan(cls: type[ImisModel], keys: tuple[str, ...]) -> _ShapePlan:
         known_names=tuple(known),
         extra_keys=tuple(extra),
         converted=tuple(
-            (frozenset({exact, type(None)}), tuple(names), converter)
+            (frozenset(t for t in (exact, type(None)) if t is not None), tuple(names), converter)
             for (exact, converter), names in groups.items()
         ),
     )
-
-
-class _Never:
-    """A type no value has: its fields are always converted."""
-
-
-_NEVER: type = _Never
 
 
 def _getter(keys: tuple[str, ...]) -> Callable[[Mapping[str, Any]], tuple[Any, ...]]:
