@@ -98,9 +98,10 @@ class WireCodec:
                 parsed = parsed.replace(tzinfo=self._tz)
             else:
                 parsed = parsed.astimezone(self._tz)
-        if len(self._dates) >= _DATE_CACHE_SIZE:
-            self._dates.clear()
-        self._dates[value] = parsed
+        if _DATE_RE.match(value):  # only strings text() reads as dates: a hit means a date
+            if len(self._dates) >= _DATE_CACHE_SIZE:
+                self._dates.clear()
+            self._dates[value] = parsed
         return parsed
 
     def text(self, value: str) -> Any:

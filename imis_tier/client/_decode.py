@@ -27,10 +27,7 @@ def party(codec: WireCodec, wire: Any) -> Party:
     wire names (``Status`` as ``StatusDetail``).
     """
     if _party_wire.is_wire(wire):
-        model = _party_wire.build_party(codec, wire)
-        if model is not None:
-            return model
-        wire = _party_wire.to_wire(wire)  # an unusual shape: read it the general way
+        return parties(codec)([wire])[0]
     kind, values = wire.get("$type", ""), _party_values(codec, wire)
     cls: type[Party] = (
         Person if "PersonData" in kind else Organization if "OrganizationData" in kind else Party
@@ -93,7 +90,18 @@ def _read_part(codec: WireCodec, key: str, part: Mapping[str, Any], values: dict
 
 
 def parties(codec: WireCodec) -> Callable[[list[Any]], list[Party]]:
-    return lambda rows: [party(codec, row) for row in rows]
+    """A page of parties: wire structs are built a page at a time, rows of a shape the page
+    builder does not cover (and parsed JSON) the general way."""
+
+    def decode(rows: list[Any]) -> list[Party]:
+        if not rows or not _party_wire.is_wire(rows[0]):
+            return [party(codec, row) for row in rows]
+        built, left = _party_wire.build_page(codec, rows)
+        for position in left:
+            built[position] = party(codec, _party_wire.to_wire(rows[position]))
+        return built  # type: ignore[return-value]  # every None was filled in above
+
+    return decode
 
 
 def contract(codec: WireCodec, cls: type[M]) -> Callable[[list[Any]], list[M]]:

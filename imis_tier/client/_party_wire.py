@@ -1,32 +1,43 @@
-"""Party pages parsed from the response bytes straight into typed wire structs.
+"""Party pages parsed from the response bytes into typed wire structs, and built a page at a time.
 
 A page of 500 parties is ~1.3 MB of JSON. Parsing it into dicts first (about a hundred Python
-objects per party) and then walking them costs more than the rest of an extraction together, so
-party pages are decoded by msgspec into the structs below, which describe iMIS's ``PartyData``
-contract exactly, and :func:`build_party` fills each model straight from a struct's attributes
-(the shapes it does not cover are turned back into JSON values by :func:`to_wire` and take the
-general route).
+objects per party) and then walking each party in Python costs more than the rest of an extraction
+together, so party pages are decoded by msgspec into the structs below, which describe iMIS's
+``PartyData`` contract, and :func:`build_page` fills the models a column at a time: the parties of
+a page nearly all share one shape (the same members, the same additional attributes in the same
+order), so each value of a model is taken for the whole page by one C-level ``map`` instead of by
+Python code run once per party.
 
-The structs forbid fields they do not declare: a page with anything else in it (a newer iMIS, a
-customised contract, a value of an unexpected type) is parsed the general way instead
-(:func:`imis_tier.client._decode.party`), which keeps unknown fields. Both ways give equal
-models; the tests hold them to that.
+The composite parts the models read (``PersonName``, ``PrimaryOrganization``, ``Emails``,
+``Status``, ``UpdateInformation``) are decoded straight to dicts: they are kept, as received,
+among the extras, so msgspec builds them once and nothing copies them.
+
+The structs forbid top-level members they do not declare: a page with anything else in it (a
+newer iMIS, a customised contract, a value of an unexpected type) is parsed the general way
+instead (:func:`imis_tier.client._decode.party`), which keeps unknown fields. Rows of a shape the
+page builder does not cover take the general route one by one. Both ways give equal models; the
+tests hold them to that.
 """
 
 from __future__ import annotations
 
 import functools
+import re
+from collections.abc import Callable, Iterator, Sequence
 from decimal import Decimal
+from itertools import repeat
 from operator import attrgetter, itemgetter
 from typing import Any, Literal, NamedTuple
 
 import msgspec
 from msgspec import UNSET, Struct, UnsetType, field
 
-from imis_tier.client._codec import _MISS, _SCALARS, WireCodec, loads
+from imis_tier.client._codec import _MISS, _PLAIN_KINDS, _SCALARS, _TEXT_KINDS, WireCodec, loads
+from imis_tier.client._codec import _consume as consume
 from imis_tier.client.models import Organization, Party, Person, _field_map, _plan
 
 _Text = str | None | UnsetType
+_Part = dict[str, Any] | UnsetType
 _STRICT: dict[str, Any] = {"forbid_unknown_fields": True, "gc": False, "omit_defaults": True}
 
 # ``$type`` annotations are decoded as literals: msgspec then hands back one shared string instead
@@ -47,18 +58,12 @@ _Scalar = Literal[
 ]
 _PropertyType = Literal["Asi.Soa.Core.DataContracts.GenericPropertyData, Asi.Contracts"]
 _PropertiesType = Literal["Asi.Soa.Core.DataContracts.GenericPropertyDataCollection, Asi.Contracts"]
+_PERSON = "Asi.Soa.Membership.DataContracts.PersonData, Asi.Contracts"
+_ORGANIZATION = "Asi.Soa.Membership.DataContracts.OrganizationData, Asi.Contracts"
 _PartyType = Literal[
     "Asi.Soa.Membership.DataContracts.PersonData, Asi.Contracts",
     "Asi.Soa.Membership.DataContracts.OrganizationData, Asi.Contracts",
 ]
-_PersonNameType = Literal["Asi.Soa.Membership.DataContracts.PersonNameData, Asi.Contracts"]
-_PrimaryOrganizationType = Literal[
-    "Asi.Soa.Membership.DataContracts.PrimaryOrganizationInformationData, Asi.Contracts"
-]
-_EmailType = Literal["Asi.Soa.Membership.DataContracts.EmailData, Asi.Contracts"]
-_EmailsType = Literal["Asi.Soa.Membership.DataContracts.EmailDataCollection, Asi.Contracts"]
-_StatusType = Literal["Asi.Soa.Membership.DataContracts.PartyStatusData, Asi.Contracts"]
-_UpdateType = Literal["Asi.Soa.Core.DataContracts.EntityUpdateInformationData, Asi.Contracts"]
 
 
 class _Typed(Struct, rename={"type": "$type", "value": "$value"}, **_STRICT):
@@ -79,73 +84,6 @@ class _Properties(Struct, rename={"type": "$type", "values": "$values"}, **_STRI
     type: _PropertiesType | UnsetType = UNSET
 
 
-# The composite parts the models map; each is also kept, as received, among the extras.
-class _PersonName(Struct, rename="pascal", **_STRICT):
-    type: _PersonNameType | UnsetType = field(default=UNSET, name="$type")
-    first_name: _Text = UNSET
-    last_name: _Text = UNSET
-    middle_name: _Text = UNSET
-    full_name: _Text = UNSET
-    informal_name: _Text = UNSET
-    name_prefix: _Text = UNSET
-    name_suffix: _Text = UNSET
-    designation: _Text = UNSET
-
-
-class _PrimaryOrganization(Struct, rename="pascal", **_STRICT):
-    type: _PrimaryOrganizationType | UnsetType = field(default=UNSET, name="$type")
-    name: _Text = UNSET
-    organization_party_id: _Text = UNSET
-    title: _Text = UNSET
-
-
-class _Email(Struct, rename="pascal", **_STRICT):
-    type: _EmailType | UnsetType = field(default=UNSET, name="$type")
-    address: _Text = UNSET
-    email_type: _Text = UNSET
-    is_primary: bool | UnsetType | None = UNSET
-
-
-class _Emails(Struct, rename={"type": "$type", "values": "$values"}, **_STRICT):
-    values: list[_Email]
-    type: _EmailsType | UnsetType = UNSET
-
-
-class _Status(Struct, rename="pascal", **_STRICT):
-    type: _StatusType | UnsetType = field(default=UNSET, name="$type")
-    party_status_id: _Text = UNSET
-    name: _Text = UNSET
-    description: _Text = UNSET
-
-
-class _UpdateInformation(Struct, rename="pascal", **_STRICT):
-    type: _UpdateType | UnsetType = field(default=UNSET, name="$type")
-    created_by: _Text = UNSET
-    created_on: _Text = UNSET
-    updated_by: _Text = UNSET
-    updated_on: _Text = UNSET
-
-
-# Other documented PartyData members: not mapped by the models, decoded the general way.
-_OTHER_MEMBERS = (
-    "Addresses",
-    "AlternateIds",
-    "Phones",
-    "Salutations",
-    "SocialNetworks",
-    "Websites",
-    "CommunicationTypePreferences",
-    "FinancialInformation",
-    "Images",
-    "BirthDate",
-    "Gender",
-    "Designation",
-    "Note",
-    "SortIsOverridden",
-    "Sort",
-)
-
-
 class _Party(Struct, rename="pascal", **_STRICT):
     type: _PartyType | UnsetType = field(default=UNSET, name="$type")
     party_id: _Text = UNSET
@@ -153,12 +91,14 @@ class _Party(Struct, rename="pascal", **_STRICT):
     uniform_id: _Text = UNSET
     name: _Text = UNSET
     organization_name: _Text = UNSET
-    person_name: _PersonName | UnsetType = UNSET
-    primary_organization: _PrimaryOrganization | UnsetType = UNSET
-    emails: _Emails | UnsetType = UNSET
-    status: _Status | UnsetType = UNSET
-    update_information: _UpdateInformation | UnsetType = UNSET
+    # The composite parts the models map, kept among the extras as received.
+    person_name: _Part = UNSET
+    primary_organization: _Part = UNSET
+    emails: _Part = UNSET
+    status: _Part = UNSET
+    update_information: _Part = UNSET
     additional_attributes: _Properties | UnsetType = UNSET
+    # Other documented PartyData members: not mapped by the models, kept decoded among the extras.
     addresses: Any = UNSET
     alternate_ids: Any = UNSET
     phones: Any = UNSET
@@ -192,11 +132,28 @@ class _Page(Struct, rename="pascal"):
 
 
 _PAGE = msgspec.json.Decoder(_Page)
-_TEXT_MEMBERS = ("PartyId", "Id", "UniformId", "Name", "OrganizationName")
-assert _Party.__struct_encode_fields__[1:6] == _TEXT_MEMBERS
-assert _Party.__struct_encode_fields__[12:] == _OTHER_MEMBERS
-_to_builtins = msgspec.to_builtins
+_MEMBERS = _Party.__struct_encode_fields__
+# Positions of the members in a row's tuple (msgspec.structs.astuple).
+_KIND, _PARTY_ID, _ID, _UNIFORM_ID, _NAME, _ORGANIZATION_NAME = range(6)
+_PERSON_NAME, _PRIMARY_ORGANIZATION, _EMAILS, _STATUS, _UPDATE, _ATTRIBUTES = range(6, 12)
+_OTHERS = range(12, len(_MEMBERS))
+assert _MEMBERS[_PARTY_ID : _ORGANIZATION_NAME + 1] == (
+    "PartyId",
+    "Id",
+    "UniformId",
+    "Name",
+    "OrganizationName",
+)
+assert _MEMBERS[_PERSON_NAME : _ATTRIBUTES + 1] == (
+    "PersonName",
+    "PrimaryOrganization",
+    "Emails",
+    "Status",
+    "UpdateInformation",
+    "AdditionalAttributes",
+)
 _astuple = msgspec.structs.astuple
+_to_builtins = msgspec.to_builtins
 
 
 def parse_page(body: bytes) -> Any:
@@ -229,41 +186,65 @@ def to_wire(row: _Party) -> dict[str, Any]:
     return wire
 
 
-def _attribute_values(codec: WireCodec, props: list[_Property]) -> list[Any]:
-    """The decoded ``Value`` of each property: dates aware, wrapped scalars unwrapped, fractions
-    ``Decimal`` (as :meth:`WireCodec.merge_properties` reads them)."""
-    dates = codec._dates
-    scalars = _SCALARS
-    decoded: list[Any] = []
-    append = decoded.append
-    for raw in map(_value_of, props):
-        kind = type(raw)
-        if kind is str:
-            if len(raw) >= 19 and raw[10] == "T":
-                hit = dates.get(raw, _MISS)
-                raw = codec.text(raw) if hit is _MISS else hit
-        elif kind is _Typed:
-            convert = scalars.get(raw.type)
-            raw = (
-                convert(raw.value)
-                if convert is not None
-                else codec.decode_typed(raw.type, raw.value)
-            )
-        elif kind is float:
-            raw = Decimal(repr(raw))
-        append(raw)
-    return decoded
+# ------------------------------------------------------------------ shapes
+# A row's shape is what decides how its model is built: its kind, the type of each member, the
+# names of its additional attributes and how many emails it has. The rows of one shape are built
+# together by the plan worked out (once, and cached) for that shape.
+
+_NAME_OF = attrgetter("name")
+_VALUE_OF = attrgetter("value")
+_VALUES_OF = attrgetter("values")
+_TYPE_OF = attrgetter("type")
+_NO_ATTRIBUTES = _Properties(values=[])
+_NONE = type(None)
+# Every string the general route would read as a date starts like this (see WireCodec.text).
+_DATE_START = re.compile(r"(?:\A|\x00)\d{4}-\d\d-\d\dT")
 
 
-# ------------------------------------------------------------------ models
-# The fast route below gives exactly what the general route gives for ``to_wire(row)``, without
-# the intermediate dict of wire values: the model's state is filled straight from the struct. It
-# covers the shape iMIS sends (a Person or Organization, no extra members, attributes that do not
-# collide with the mapped members); anything else returns None and takes the general route.
+def _shapes(columns: list[tuple[Any, ...]], n: int) -> list[tuple[Any, ...]]:
+    """The shape of each of the ``n`` rows whose members are ``columns``."""
+    attributes = columns[_ATTRIBUTES]
+    if UnsetType in set(map(type, attributes)):
+        attributes = tuple(_NO_ATTRIBUTES if a is UNSET else a for a in attributes)
+    names = map(tuple, map(map, repeat(_NAME_OF), map(_VALUES_OF, attributes)))
+    emails = columns[_EMAILS]
+    if set(map(type, emails)) == {dict}:
+        counts: Any = map(len, map(dict.get, emails, repeat("$values"), repeat(())))
+    else:
+        counts = (len(e.get("$values") or ()) if type(e) is dict else -1 for e in emails)
+    features: list[Any] = [columns[_KIND]]
+    features.extend(map(type, columns[i]) for i in range(1, _OTHERS.start))
+    for i in _OTHERS:  # usually absent from every row
+        column = columns[i]
+        features.append(repeat(UnsetType, n) if column.count(UNSET) == n else map(type, column))
+    features.append(names)
+    features.append(counts)
+    return list(zip(*features, strict=False))
 
+
+class _Plan(NamedTuple):
+    """How to build the models of one shape."""
+
+    cls: type[Party]
+    fields: tuple[str, ...]  # every model field, in declaration order
+    fields_set: frozenset[str]
+    texts: tuple[int, ...]  # string members the general route would read as dates if shaped so
+    attribute_fields: tuple[tuple[int, str, Any, Any], ...]  # (position, field, converter, type)
+    attribute_extras: tuple[tuple[int, str], ...]  # (position, extra key)
+    others: tuple[int, ...]  # other documented members present (kept decoded)
+    has_organization: bool
+    emails: int  # how many emails each row has (-1: no Emails member)
+
+
+# Keys the general route fills from the parts and members mapped here: an attribute named like
+# one of them would overwrite or shadow it, so such shapes take the general route.
 _FIXED_KEYS = frozenset(
     {
-        *_TEXT_MEMBERS,
+        "PartyId",
+        "Id",
+        "UniformId",
+        "Name",
+        "OrganizationName",
         "PersonName",
         "FirstName",
         "LastName",
@@ -290,179 +271,291 @@ _FIXED_FIELDS = frozenset(
         "updated_on",
     }
 )
-_N_OTHERS = len(_OTHER_MEMBERS)
-_name = attrgetter("name")
-_value_of = attrgetter("value")
-_set = object.__setattr__
 
 
-class _Routes(NamedTuple):
-    """Where a party's additional attributes go, by position: the extras (under their names)
-    or model fields (with the field's converter, applied unless the value has its type)."""
+@functools.lru_cache(maxsize=512)
+def _plan_for(shape: tuple[Any, ...]) -> _Plan | None:
+    """The plan for rows of ``shape``, or None when they need the general route."""
+    kind, names, emails = shape[0], shape[-2], shape[-1]
+    types = shape[: len(_MEMBERS)]
+    if kind == _PERSON:
+        cls: type[Party] = Person
+        if types[_PERSON_NAME] is not dict or types[_ORGANIZATION_NAME] is not UnsetType:
+            return None
+    elif kind == _ORGANIZATION:
+        cls = Organization
+        if types[_PERSON_NAME] is not UnsetType or types[_ORGANIZATION_NAME] is not str:
+            return None
+    else:
+        return None
+    if any(types[i] is not str for i in (_PARTY_ID, _ID, _UNIFORM_ID, _NAME)):
+        return None
+    if any(types[i] is not dict for i in (_STATUS, _UPDATE)):
+        return None
+    if types[_ATTRIBUTES] not in (_Properties, UnsetType):
+        return None
+    if types[_PRIMARY_ORGANIZATION] not in (dict, UnsetType):
+        return None
+    if emails == -1 and types[_EMAILS] is not UnsetType:
+        return None  # an Emails member that is not an object
+    fields = _field_map(cls)
+    others = tuple(i for i in _OTHERS if types[i] is not UnsetType)
+    if any(_MEMBERS[i] in fields for i in others):
+        return None
+    routed = _attribute_routes(cls, names)
+    if routed is None:
+        return None
+    attribute_fields, attribute_extras = routed
 
-    extra_at: Any  # positions -> tuple of values (an itemgetter)
-    extra_keys: tuple[str, ...]
-    fields: tuple[tuple[int, str, Any, Any], ...]  # (position, field, converter, exact type)
+    has_organization = types[_PRIMARY_ORGANIZATION] is dict
+    fields_set = {"party_id", "id", "uniform_id", "name", "status", "updated_on"}
+    if cls is Person:
+        fields_set.update(("first_name", "last_name"))
+    if cls is Organization or has_organization:
+        fields_set.add("organization_name")
+    if emails > 0:
+        fields_set.add("email")
+    fields_set.update(field_name for _, field_name, _, _ in attribute_fields)
+    template = _plan(cls)
+    assert template is not None and template[1] == ("party_id",)
+    assert all(default is None for default in template[0].values())
+    texts = (_PARTY_ID, _ID, _UNIFORM_ID, _NAME) + (
+        (_ORGANIZATION_NAME,) if cls is Organization else ()
+    )
+    return _Plan(
+        cls,
+        tuple(template[0]),
+        frozenset(fields_set),
+        texts,
+        attribute_fields,
+        attribute_extras,
+        others,
+        has_organization,
+        emails,
+    )
 
 
-@functools.lru_cache(maxsize=256)
-def _attribute_routes(cls: type[Party], names: tuple[str, ...]) -> _Routes | None:
+def _attribute_routes(
+    cls: type[Party], names: tuple[str, ...]
+) -> tuple[tuple[tuple[int, str, Any, Any], ...], tuple[tuple[int, str], ...]] | None:
+    """Where each additional attribute goes, by position: a model field (with the field's
+    converter and the type that needs none) or the extras (under its name)."""
     if len(set(names)) != len(names):
         return None  # a repeated attribute: the general route decides which value wins
     fields = _field_map(cls)
-    extra_at: list[int] = []
-    targets: list[tuple[int, str, Any, Any]] = []
+    to_fields: list[tuple[int, str, Any, Any]] = []
+    to_extras: list[tuple[int, str]] = []
     for position, name in enumerate(names):
         if name in _FIXED_KEYS:
             return None
         target = fields.get(name)
         if target is None:
-            extra_at.append(position)
+            to_extras.append((position, name))
             continue
         field_name, converter, exact = target
-        if field_name in _FIXED_FIELDS or any(t[1] == field_name for t in targets):
+        if field_name in _FIXED_FIELDS or any(t[1] == field_name for t in to_fields):
             return None
-        targets.append((position, field_name, converter, exact))
-    return _Routes(_positions(tuple(extra_at)), tuple(names[i] for i in extra_at), tuple(targets))
+        to_fields.append((position, field_name, converter, exact))
+    return tuple(to_fields), tuple(to_extras)
 
 
-def _positions(positions: tuple[int, ...]) -> Any:
+# ------------------------------------------------------------------ pages
+def build_page(codec: WireCodec, rows: Sequence[_Party]) -> tuple[list[Party | None], list[int]]:
+    """The models of a page of wire rows, and the positions of the rows left as None because
+    their shape needs the general route."""
+    n = len(rows)
+    built: list[Party | None] = [None] * n
+    if not n:
+        return built, []
+    columns = list(zip(*map(_astuple, rows), strict=True))
+    try:
+        shapes = _shapes(columns, n)
+    except (TypeError, AttributeError):
+        return built, list(range(n))  # e.g. an Emails member whose $values is not a list
+    groups: dict[tuple[Any, ...], list[int] | None]
+    if len(set(shapes)) == 1:
+        groups = {shapes[0]: None}  # the whole page
+    else:
+        groups = {}
+        for position, shape in enumerate(shapes):
+            found = groups.get(shape)
+            if found is None:
+                groups[shape] = [position]
+            else:
+                found.append(position)
+    left: list[int] = []
+    for shape, positions in groups.items():
+        plan = _plan_for(shape)
+        models = None
+        if plan is not None:
+            take = _taker(positions)
+            try:
+                models = _build(plan, codec, [take(column) for column in columns])
+            except (TypeError, KeyError, AttributeError, IndexError, ValueError):
+                models = None  # the general route reads it (and raises what is really wrong)
+        if models is None:
+            left.extend(range(n) if positions is None else positions)
+        elif positions is None:
+            built[:] = models
+        else:
+            consume(map(built.__setitem__, positions, models))
+    left.sort()
+    return built, left
+
+
+def _taker(positions: list[int] | None) -> Callable[[tuple[Any, ...]], Sequence[Any]]:
+    if positions is None:
+        return lambda column: column
     if len(positions) == 1:
         only = positions[0]
-        return lambda values: (values[only],)
-    return itemgetter(*positions) if positions else (lambda values: ())
+        return lambda column: (column[only],)
+    return itemgetter(*positions)
 
 
-_PERSON_FIELDS = (
-    "party_id",
-    "id",
-    "uniform_id",
-    "name",
-    "email",
-    "status",
-    "customer_type_code",
-    "customer_type_description",
-    "is_member",
-    "join_date",
-    "paid_thru_date",
-    "renewed_thru_date",
-    "chapter",
-    "updated_on",
-    "first_name",
-    "last_name",
-    "organization_name",
-)
-_ORGANIZATION_FIELDS = (*_PERSON_FIELDS[:14], "organization_name")
-
-
-def _check_field_order() -> None:
-    # The states below are written out in the models' field order with their defaults (None):
-    # a field added to a model must be added here too.
-    for cls, names in ((Person, _PERSON_FIELDS), (Organization, _ORGANIZATION_FIELDS)):
-        plan = _plan(cls)
-        if plan is None or tuple(plan[0]) != names or plan[1] != ("party_id",):
-            raise AssertionError(f"{cls.__name__}'s fields changed: update _party_wire")
-        if any(default is not None for default in plan[0].values()):
-            raise AssertionError(f"{cls.__name__} has a field whose default is not None")
-
-
-_check_field_order()
-
-
-def build_party(codec: WireCodec, row: _Party) -> Party | None:
-    """The model for ``row``, or None when it needs the general route.
-
-    Covers the shape iMIS sends: a person (with its name part) or an organization (with its
-    name), an id, status, update stamps and attributes, and no members beyond those mapped.
-    """
-    members = _astuple(row)
-    if members[12:].count(UNSET) != _N_OTHERS:
-        return None
-    kind, party_id, id_, uniform_id, name, org_name = members[:6]
-    person, organization, emails, status, update, attributes = members[6:12]
-    if (
-        type(party_id) is not str
-        or UNSET in (kind, id_, uniform_id, name, status, update, attributes)
-        or any(t and len(t) >= 19 and t[10] == "T" for t in (party_id, id_, uniform_id, name))
-    ):
-        return None
-    if "PersonData" in kind:
-        if person is UNSET or org_name is not UNSET:
-            return None
-        cls: type[Party] = Person
-    elif "OrganizationData" in kind:
-        if (
-            person is not UNSET
-            or type(org_name) is not str
-            or (len(org_name) >= 19 and org_name[10] == "T")
-        ):
-            return None
-        cls = Organization
-    else:
-        return None
-    props = attributes.values
-    routes = _attribute_routes(cls, tuple(map(_name, props)))
-    if routes is None:
-        return None
-
-    found = None if emails is UNSET else emails.values
-    first = None if not found else next((e for e in found if e.is_primary), found[0])
-    updated = update.updated_on
-    state_of = status.party_status_id
-    state: dict[str, Any] = {
-        "party_id": party_id,
-        "id": id_,
-        "uniform_id": uniform_id,
-        "name": name,
-        "email": None if first is None or first.address is UNSET else first.address,
-        "status": None if state_of is UNSET else state_of,
-        "customer_type_code": None,
-        "customer_type_description": None,
-        "is_member": None,
-        "join_date": None,
-        "paid_thru_date": None,
-        "renewed_thru_date": None,
-        "chapter": None,
-        "updated_on": None if updated is UNSET or updated is None else codec.parse_date(updated),
+def _build(plan: _Plan, codec: WireCodec, columns: list[Sequence[Any]]) -> list[Party] | None:
+    """The models of rows of one shape, from their member columns; None when a value needs the
+    general route."""
+    n = len(columns[_KIND])
+    for i in plan.texts:
+        joined = "\x00".join(columns[i])
+        if ":" in joined and _DATE_START.search(joined):
+            return None  # a date-shaped id or name: the general route converts it
+    fields = _field_map(plan.cls)
+    person, organization = columns[_PERSON_NAME], columns[_PRIMARY_ORGANIZATION]
+    emails, status, update = columns[_EMAILS], columns[_STATUS], columns[_UPDATE]
+    values: dict[str, Sequence[Any]] = {
+        "party_id": columns[_PARTY_ID],
+        "id": columns[_ID],
+        "uniform_id": columns[_UNIFORM_ID],
+        "name": columns[_NAME],
+        "status": _text_field(fields["Status"], _part_values(status, "PartyStatusId")),
+        "updated_on": _stamps(codec, _part_values(update, "UpdatedOn")),
     }
-    fields_set = {"party_id", "id", "uniform_id", "name", "status", "updated_on"}
-    if first is not None:
-        fields_set.add("email")
-    if cls is Person:
-        first_name, last_name = person.first_name, person.last_name
-        state["first_name"] = None if first_name is UNSET else first_name
-        state["last_name"] = None if last_name is UNSET else last_name
-        fields_set.add("first_name")
-        fields_set.add("last_name")
-        if organization is UNSET:
-            state["organization_name"] = None
-        else:
-            state["organization_name"] = None if organization.name is UNSET else organization.name
-            fields_set.add("organization_name")
-        extra: dict[str, Any] = {"PersonName": _to_builtins(person)}
+    if plan.cls is Person:
+        values["first_name"] = _text_field(fields["FirstName"], _part_values(person, "FirstName"))
+        values["last_name"] = _text_field(fields["LastName"], _part_values(person, "LastName"))
+        if plan.has_organization:
+            values["organization_name"] = _text_field(
+                fields["OrganizationName"], _part_values(organization, "Name")
+            )
     else:
-        state["organization_name"] = org_name
-        fields_set.add("organization_name")
-        extra = {}
-    if organization is not UNSET:
-        extra["PrimaryOrganization"] = _to_builtins(organization)
-    if emails is not UNSET:
-        extra["Emails"] = _to_builtins(emails)
-    extra["StatusDetail"] = _to_builtins(status)
-    extra["UpdateInformation"] = _to_builtins(update)
+        values["organization_name"] = columns[_ORGANIZATION_NAME]
+    if plan.emails > 0:
+        lists = list(map(itemgetter("$values"), emails))
+        first = map(itemgetter(0), lists) if plan.emails == 1 else map(_primary, lists)
+        values["email"] = _text_field(fields["Email"], _part_values(list(first), "Address"))
 
-    decoded = _attribute_values(codec, props)
-    if routes.extra_keys:
-        extra.update(zip(routes.extra_keys, routes.extra_at(decoded), strict=True))
-    for position, field_name, converter, exact in routes.fields:
-        raw = decoded[position]
-        if converter is not None and raw is not None and type(raw) is not exact:
-            raw = converter(raw)
-        state[field_name] = raw
-        fields_set.add(field_name)
-    model = cls.__new__(cls)
-    _set(model, "__dict__", state)
-    _set(model, "__pydantic_fields_set__", fields_set)
-    _set(model, "__pydantic_extra__", extra)
-    _set(model, "__pydantic_private__", None)
-    return model
+    extras: dict[str, Sequence[Any]] = {}
+    if plan.cls is Person:
+        extras["PersonName"] = person
+    if plan.has_organization:
+        extras["PrimaryOrganization"] = organization
+    if plan.emails != -1:
+        extras["Emails"] = emails
+    extras["StatusDetail"] = status
+    extras["UpdateInformation"] = update
+    for i in plan.others:
+        extras[_MEMBERS[i]] = list(map(codec.decode, columns[i]))
+    if plan.attribute_fields or plan.attribute_extras:
+        properties = map(_VALUES_OF, columns[_ATTRIBUTES])
+        raw = list(zip(*map(tuple, map(map, repeat(_VALUE_OF), properties)), strict=True))
+        for position, field_name, converter, exact in plan.attribute_fields:
+            decoded = _attribute_column(codec, raw[position])
+            values[field_name] = _coerced(decoded, converter, exact)
+        for position, key in plan.attribute_extras:
+            extras[key] = _attribute_column(codec, raw[position])
+
+    states = _dicts(plan.fields, [values.get(name) or repeat(None, n) for name in plan.fields])
+    extra = _dicts(tuple(extras), list(extras.values()))
+    cls = plan.cls
+    models: list[Party] = list(map(cls.__new__, repeat(cls, n)))
+    consume(map(_set, models, repeat("__dict__"), states))
+    consume(
+        map(_set, models, repeat("__pydantic_fields_set__"), map(set, repeat(plan.fields_set, n)))
+    )
+    consume(map(_set, models, repeat("__pydantic_extra__"), extra))
+    consume(map(_set, models, repeat("__pydantic_private__"), repeat(None, n)))
+    return models
+
+
+_set = object.__setattr__
+
+
+def _dicts(
+    keys: tuple[str, ...], columns: list[Sequence[Any] | Iterator[Any]]
+) -> Iterator[dict[str, Any]]:
+    """One dict per row: ``keys`` with the row's value from each column."""
+    return map(dict, map(zip, repeat(keys), zip(*columns, strict=False)))
+
+
+def _part_values(parts: Sequence[Any], key: str) -> list[Any]:
+    """``part.get(key)`` of every part (all dicts)."""
+    return list(map(dict.get, parts, repeat(key)))
+
+
+def _primary(emails: list[Any]) -> Any:
+    """The email the general route reads: the first marked primary, else the first."""
+    for email in emails:
+        if email.get("IsPrimary"):
+            return email
+    return emails[0]
+
+
+def _text_field(target: tuple[str, Any, Any], column: list[Any]) -> Sequence[Any]:
+    _, converter, exact = target
+    return _coerced(column, converter, exact)
+
+
+def _coerced(column: Sequence[Any], converter: Any, exact: Any) -> Sequence[Any]:
+    """``column`` with the field's converter applied to the values not already of its type."""
+    if converter is None:
+        return column
+    kinds = set(map(type, column))
+    kinds.discard(_NONE)
+    if kinds <= {exact}:
+        return column
+    return [v if v is None or type(v) is exact else converter(v) for v in column]
+
+
+def _stamps(codec: WireCodec, column: list[Any]) -> list[Any]:
+    """Stamps as aware datetimes: a date string parsed (usually a cache hit), anything else kept."""
+    found = list(map(codec._dates.get, column, repeat(_MISS)))
+    if _MISS in found:
+        parse = codec.parse_date
+        found = [
+            (parse(raw) if type(raw) is str else raw) if hit is _MISS else hit
+            for raw, hit in zip(column, found, strict=True)
+        ]
+    return found
+
+
+def _attribute_column(codec: WireCodec, column: Sequence[Any]) -> Sequence[Any]:
+    """The decoded ``Value`` of one attribute in every row, as WireCodec.merge_properties reads
+    it: dates aware, wrapped scalars unwrapped, fractions ``Decimal``."""
+    kinds = set(map(type, column))
+    if kinds <= _PLAIN_KINDS:
+        return column
+    if kinds <= _TEXT_KINDS:
+        if ":" not in "\x00".join(filter(None, column)):
+            return column  # every iMIS date has a ':'
+        return codec._text_column(column)  # type: ignore[arg-type]
+    if kinds == {_Typed}:
+        type_names = set(map(_TYPE_OF, column))
+        convert = _SCALARS.get(type_names.pop()) if len(type_names) == 1 else None
+        if convert is not None:
+            return list(map(convert, map(_VALUE_OF, column)))
+    return [_attribute_value(codec, raw) for raw in column]
+
+
+def _attribute_value(codec: WireCodec, raw: Any) -> Any:
+    kind = type(raw)
+    if kind is str:
+        return codec.text(raw)
+    if kind is _Typed:
+        convert = _SCALARS.get(raw.type)
+        return (
+            convert(raw.value) if convert is not None else codec.decode_typed(raw.type, raw.value)
+        )
+    if kind is float:
+        return Decimal(repr(raw))
+    return raw

@@ -127,6 +127,27 @@ def test_fast_pages_are_not_read_ahead_on_another_thread():
     assert threads == {threading.current_thread().name}  # nothing to hide: no hand-offs
 
 
+def test_a_fetch_busy_with_its_own_work_is_not_read_ahead():
+    """Reading a big answer from a nearby server takes the client's CPU, not a wait: handing it
+    to another thread would only make the two threads take turns."""
+    server = PagingModel(1000)
+    threads: set[str] = set()
+
+    def busy_fetch(offset: int, limit: int) -> dict[str, Any]:
+        threads.add(threading.current_thread().name)
+        deadline = time.thread_time() + 0.01
+        while time.thread_time() < deadline:  # 10 ms of the client's own CPU, no wait
+            pass
+        return server.fetch(offset, limit)
+
+    def slow_decode(rows: list[Any]) -> list[Any]:
+        time.sleep(0.01)
+        return list(rows)
+
+    assert len(list(SyncPager(busy_fetch, slow_decode, limit=100))) == 1000
+    assert threads == {threading.current_thread().name}
+
+
 def test_a_server_that_never_advances_is_an_error_not_a_hang():
     def stuck(offset: int, limit: int) -> dict[str, Any]:
         return {
