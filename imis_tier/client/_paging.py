@@ -27,9 +27,12 @@ logger = logging.getLogger("imis_tier.client")
 MAX_PAGE_SIZE = 500
 """iMIS serves at most 500 rows a page."""
 DEFAULT_PAGE_SIZE = MAX_PAGE_SIZE
-READ_AHEAD_MIN_S = 0.002
+READ_AHEAD_MIN_WAIT_S = 0.002
 """Read the next page ahead only when the last page's wait for the server (not the client's own
-work reading the answer) and its decoding both took this long."""
+work reading the answer) took at least this long ..."""
+READ_AHEAD_MIN_DECODE_S = 0.010
+"""... and its decoding at least this long: handing a page between threads costs about a
+millisecond of CPU, so hiding less decoding than this behind the wait is not worth it."""
 
 
 @dataclass(frozen=True)
@@ -211,7 +214,7 @@ class SyncPager(Generic[T]):
         # Read-ahead: the next page is requested before this one is decoded and consumed, so
         # decoding overlaps the network wait; still one request in flight at a time. Handing
         # pages between threads costs CPU, so it is only done while both the wait and the
-        # decoding of the last page were long enough for the overlap to pay (READ_AHEAD_MIN_S).
+        # decoding of the last page were long enough for the overlap to pay (READ_AHEAD_MIN_*).
         # At no latency it would only make two threads take turns at the same CPU-bound work.
         pool: ThreadPoolExecutor | None = None
         pending: Future[tuple[Any, float]] | None = None
@@ -230,11 +233,15 @@ class SyncPager(Generic[T]):
                 if (
                     self._prefetch
                     and not cursor.done
-                    and min(wait_s, decode_s) >= READ_AHEAD_MIN_S
+                    and wait_s >= READ_AHEAD_MIN_WAIT_S
+                    and decode_s >= READ_AHEAD_MIN_DECODE_S
                 ):
                     if pool is None:
                         pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="imis-page")
                     pending = pool.submit(_timed, self._fetch, *cursor.request())
+                    # Give the helper the GIL now, so the request is on the wire before the
+                    # decoding below holds the GIL for its whole switch interval.
+                    time.sleep(0)
                 started = time.perf_counter()
                 page = Page(
                     _decoded(self._decode, rows), start, cursor.total_count, not cursor.done

@@ -102,7 +102,7 @@ def test_pager_is_lazy_reads_one_page_ahead_and_restarts():
         return server.fetch(offset, limit)
 
     def slow_decode(rows: list[Any]) -> list[Any]:
-        time.sleep(0.01)  # and decoding worth overlapping with it
+        time.sleep(0.02)  # and decoding worth overlapping with it
         return list(rows)
 
     pager = SyncPager(slow_fetch, slow_decode, limit=100)
@@ -141,7 +141,7 @@ def test_a_fetch_busy_with_its_own_work_is_not_read_ahead():
         return server.fetch(offset, limit)
 
     def slow_decode(rows: list[Any]) -> list[Any]:
-        time.sleep(0.01)
+        time.sleep(0.02)  # decoding that would be worth hiding behind a real wait
         return list(rows)
 
     assert len(list(SyncPager(busy_fetch, slow_decode, limit=100))) == 1000
