@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from imis_tier.client._errors import ImisError
-from imis_tier.client._gc import gc_paused
+from imis_tier.client._gc import collect_young, gc_paused
 
 T = TypeVar("T")
 logger = logging.getLogger("imis_tier.client")
@@ -222,6 +222,7 @@ class SyncPager(Generic[T]):
         try:
             while not cursor.done:
                 offset, limit = cursor.request()
+                collect_young()  # the last page is let go: see imis_tier.client._gc
                 if pending is not None:
                     envelope, wait_s = pending.result()
                 else:
@@ -328,6 +329,7 @@ class AsyncPager(Generic[T]):
         try:
             while not cursor.done:
                 offset, limit = cursor.request()
+                collect_young()
                 envelope = (
                     await pending if pending is not None else await self._fetch(offset, limit)
                 )

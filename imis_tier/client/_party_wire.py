@@ -201,6 +201,42 @@ _NONE = type(None)
 _DATE_START = re.compile(r"(?:\A|\x00)\d{4}-\d\d-\d\dT")
 
 
+def _page_shape(columns: list[tuple[Any, ...]], n: int) -> tuple[Any, ...] | None:
+    """The shape every one of the ``n`` rows has (as :func:`_shapes` gives it), or None when
+    they differ: one pass per feature over the whole page instead of a tuple per row."""
+    kinds = set(columns[_KIND])
+    if len(kinds) != 1:
+        return None
+    shape: list[Any] = [*kinds]
+    for i in range(1, len(_MEMBERS)):
+        column = columns[i]
+        if i >= _OTHERS.start and column.count(UNSET) == n:
+            shape.append(UnsetType)
+            continue
+        types = set(map(type, column))
+        if len(types) != 1:
+            return None
+        shape.extend(types)
+    names: tuple[str, ...] = ()
+    if shape[_ATTRIBUTES] is _Properties:
+        lists = list(map(_VALUES_OF, columns[_ATTRIBUTES]))
+        if len(set(map(len, lists))) != 1:
+            return None
+        found = [set(map(_NAME_OF, position)) for position in zip(*lists, strict=True)]
+        if any(len(name) != 1 for name in found):
+            return None
+        names = tuple(name.pop() for name in found)
+    count = -1
+    if shape[_EMAILS] is dict:
+        counts = set(map(len, map(dict.get, columns[_EMAILS], repeat("$values"), repeat(()))))
+        if len(counts) != 1:
+            return None
+        count = counts.pop()
+    elif shape[_EMAILS] is not UnsetType:
+        return None
+    return (*shape, names, count)
+
+
 def _shapes(columns: list[tuple[Any, ...]], n: int) -> list[tuple[Any, ...]]:
     """The shape of each of the ``n`` rows whose members are ``columns``."""
     attributes = columns[_ATTRIBUTES]
@@ -368,13 +404,14 @@ def build_page(codec: WireCodec, rows: Sequence[_Party]) -> tuple[list[Party | N
     if not n:
         return built, []
     columns = list(zip(*map(_astuple, rows), strict=True))
+    groups: dict[tuple[Any, ...], list[int] | None]
     try:
-        shapes = _shapes(columns, n)
+        shape = _page_shape(columns, n)
+        shapes = [] if shape is not None else _shapes(columns, n)
     except (TypeError, AttributeError):
         return built, list(range(n))  # e.g. an Emails member whose $values is not a list
-    groups: dict[tuple[Any, ...], list[int] | None]
-    if len(set(shapes)) == 1:
-        groups = {shapes[0]: None}  # the whole page
+    if shape is not None:
+        groups = {shape: None}  # the whole page
     else:
         groups = {}
         for position, shape in enumerate(shapes):
@@ -457,8 +494,8 @@ def _build(plan: _Plan, codec: WireCodec, columns: list[Sequence[Any]]) -> list[
     for i in plan.others:
         extras[_MEMBERS[i]] = list(map(codec.decode, columns[i]))
     if plan.attribute_fields or plan.attribute_extras:
-        properties = map(_VALUES_OF, columns[_ATTRIBUTES])
-        raw = list(zip(*map(tuple, map(map, repeat(_VALUE_OF), properties)), strict=True))
+        by_position = zip(*map(_VALUES_OF, columns[_ATTRIBUTES]), strict=True)
+        raw = [list(map(_VALUE_OF, properties)) for properties in by_position]
         for position, field_name, converter, exact in plan.attribute_fields:
             decoded = _attribute_column(codec, raw[position])
             values[field_name] = _coerced(decoded, converter, exact)

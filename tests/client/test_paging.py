@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import threading
 import time
 from typing import Any
@@ -191,3 +192,36 @@ def test_async_pager_matches_the_model(total, start, limit, concurrency):
         return rows
 
     assert asyncio.run(collect()) == server.rows[start:]
+
+
+def _full_collections_while_streaming(pages: int) -> int:
+    """How many full collections of the heap set off while streaming ``pages`` pages of rows
+    that each hold containers (as decoded models do), none of them kept."""
+    server = PagingModel(pages * 500)
+    full = 0
+
+    def count(phase: str, info: dict[str, Any]) -> None:
+        nonlocal full
+        full += phase == "start" and info["generation"] == 2
+
+    def decode(rows: list[Any]) -> list[Any]:
+        return [{"row": row, "parts": [[i], [i], [i], [i]]} for i, row in enumerate(rows)]
+
+    gc.collect()
+    gc.callbacks.append(count)
+    try:
+        for _ in SyncPager(server.fetch, decode):
+            pass
+    finally:
+        gc.callbacks.remove(count)
+    return full
+
+
+def test_streamed_pages_never_reach_the_oldest_generation(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Young generations are collected at page boundaries, when the last page is let go, so a
+    long extraction sets off no full collection of the heap; without that it does."""
+    # Enough pages for the promoted rows to outgrow a quarter of this process's heap.
+    pages = max(600, len(gc.get_objects()) // 500)
+    assert _full_collections_while_streaming(pages) == 0
+    monkeypatch.setattr("imis_tier.client._paging.collect_young", lambda: None)
+    assert _full_collections_while_streaming(pages) > 0
