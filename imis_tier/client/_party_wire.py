@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator, Sequence
 from decimal import Decimal
 from itertools import repeat
 from operator import attrgetter, itemgetter
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal, NamedTuple, get_args
 
 import msgspec
 from msgspec import UNSET, Struct, UnsetType, field
@@ -58,12 +58,11 @@ _Scalar = Literal[
 ]
 _PropertyType = Literal["Asi.Soa.Core.DataContracts.GenericPropertyData, Asi.Contracts"]
 _PropertiesType = Literal["Asi.Soa.Core.DataContracts.GenericPropertyDataCollection, Asi.Contracts"]
-_PERSON = "Asi.Soa.Membership.DataContracts.PersonData, Asi.Contracts"
-_ORGANIZATION = "Asi.Soa.Membership.DataContracts.OrganizationData, Asi.Contracts"
 _PartyType = Literal[
     "Asi.Soa.Membership.DataContracts.PersonData, Asi.Contracts",
     "Asi.Soa.Membership.DataContracts.OrganizationData, Asi.Contracts",
 ]
+_PERSON, _ORGANIZATION = get_args(_PartyType)
 
 
 class _Typed(Struct, rename={"type": "$type", "value": "$value"}, **_STRICT):
