@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from imis_tier.client import AsyncPager, ImisError, PageCursor, SyncPager
+from imis_tier.client._paging import _timed
 
 
 class PagingModel:
@@ -128,25 +129,45 @@ def test_fast_pages_are_not_read_ahead_on_another_thread():
     assert threads == {threading.current_thread().name}  # nothing to hide: no hand-offs
 
 
-def test_a_fetch_busy_with_its_own_work_is_not_read_ahead():
-    """Reading a big answer from a nearby server takes the client's CPU, not a wait: handing it
-    to another thread would only make the two threads take turns."""
+def test_a_fetch_is_timed_by_its_wait_not_by_its_own_work() -> None:
+    """Reading a big answer from a nearby server takes the client's CPU, not a wait."""
+
+    def busy(offset: int, limit: int) -> str:
+        deadline = time.thread_time() + 0.03
+        while time.thread_time() < deadline:  # 30 ms of this thread's own CPU
+            pass
+        return "answer"
+
+    def waiting(offset: int, limit: int) -> str:
+        time.sleep(0.03)
+        return "answer"
+
+    assert _timed(busy, 0, 1) == ("answer", pytest.approx(0.0, abs=0.015))
+    assert _timed(waiting, 0, 1)[1] >= 0.025
+
+
+def test_a_fetch_busy_with_its_own_work_is_not_read_ahead(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Handing CPU-bound reading to another thread would only make two threads take turns."""
     server = PagingModel(1000)
     threads: set[str] = set()
+    own_work_only = 0.0
 
-    def busy_fetch(offset: int, limit: int) -> dict[str, Any]:
+    def timed(fetch: Any, offset: int, limit: int) -> tuple[Any, float]:
         threads.add(threading.current_thread().name)
-        deadline = time.thread_time() + 0.01
-        while time.thread_time() < deadline:  # 10 ms of the client's own CPU, no wait
-            pass
-        return server.fetch(offset, limit)
+        return fetch(offset, limit), own_work_only
 
     def slow_decode(rows: list[Any]) -> list[Any]:
         time.sleep(0.02)  # decoding that would be worth hiding behind a real wait
         return list(rows)
 
-    assert len(list(SyncPager(busy_fetch, slow_decode, limit=100))) == 1000
+    monkeypatch.setattr("imis_tier.client._paging._timed", timed)
+    assert len(list(SyncPager(server.fetch, slow_decode, limit=100))) == 1000
     assert threads == {threading.current_thread().name}
+    own_work_only = 0.01  # the same fetches, now waiting 10 ms on the server
+    assert len(list(SyncPager(server.fetch, slow_decode, limit=100))) == 1000
+    assert len(threads) == 2  # read ahead on the helper thread
 
 
 def test_a_server_that_never_advances_is_an_error_not_a_hang():
