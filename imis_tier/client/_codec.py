@@ -233,29 +233,32 @@ class WireCodec:
         for key, column in zip(keys, zip(*table, strict=True), strict=True):
             if key == "$type":
                 continue
-            # Every iMIS date has a ':'; one scan of the joined column rules most columns out.
-            try:
-                joined = "\x00".join(column)  # TypeError unless every value is a string
-            except TypeError:
-                kinds = set(map(type, column))
-                if kinds <= _PLAIN_KINDS:
-                    continue
-                if kinds <= _TEXT_KINDS:
-                    if ":" not in "\x00".join(filter(None, column)):
-                        continue
-                    values = self._text_column(column)
-                else:
-                    values = [self._flat_value(v) for v in column]
-            else:
-                if ":" not in joined:
-                    continue
-                values = self._text_column(column)
+            values = self.scalar_column(column)
+            if values is None:
+                values = [self._flat_value(v) for v in column]
+            elif values is column:
+                continue  # nothing in it to decode
             _consume(map(setitem, rows, repeat(key), values))
         if "$type" in keys:
             _consume(map(delitem, rows, repeat("$type")))
         return rows
 
-    def _text_column(self, column: tuple[str | None, ...]) -> list[Any]:
+    def scalar_column(self, column: Sequence[Any]) -> Sequence[Any] | None:
+        """A column of strings, ints, booleans and nulls decoded (date strings as dates): the
+        same object when nothing in it needs decoding, None when it holds other kinds."""
+        # Every iMIS date has a ':'; one scan of the joined column rules most columns out.
+        try:
+            joined = "\x00".join(column)  # TypeError unless every value is a string
+        except TypeError:
+            kinds = set(map(type, column))
+            if kinds <= _PLAIN_KINDS:
+                return column
+            if not kinds <= _TEXT_KINDS:
+                return None
+            joined = "\x00".join(filter(None, column))
+        return column if ":" not in joined else self._text_column(column)
+
+    def _text_column(self, column: Sequence[str | None]) -> list[Any]:
         # Dates already seen are one C-level lookup each; only the rest go through text().
         values = list(map(self._dates.get, column, column))
         if str in set(map(type, values)):

@@ -32,9 +32,9 @@ from typing import Any, Literal, NamedTuple, get_args
 import msgspec
 from msgspec import UNSET, Struct, UnsetType, field
 
-from imis_tier.client._codec import _MISS, _PLAIN_KINDS, _SCALARS, _TEXT_KINDS, WireCodec, loads
+from imis_tier.client._codec import _MISS, _SCALARS, WireCodec, loads
 from imis_tier.client._codec import _consume as consume
-from imis_tier.client.models import Organization, Party, Person, _field_map, _plan
+from imis_tier.client.models import Organization, Party, Person, _field_map, _plan, _Target
 
 _Text = str | None | UnsetType
 _Part = dict[str, Any] | UnsetType
@@ -264,7 +264,7 @@ class _Plan(NamedTuple):
     fields: tuple[str, ...]  # every model field, in declaration order
     fields_set: frozenset[str]
     texts: tuple[int, ...]  # string members the general route would read as dates if shaped so
-    attribute_fields: tuple[tuple[int, str, Any, Any], ...]  # (position, field, converter, type)
+    attribute_fields: tuple[tuple[int, _Target], ...]  # (position, (field, converter, type))
     attribute_extras: tuple[tuple[int, str], ...]  # (position, extra key)
     others: tuple[int, ...]  # other documented members present (kept decoded)
     has_organization: bool
@@ -350,7 +350,7 @@ def _plan_for(shape: tuple[Any, ...]) -> _Plan | None:
         fields_set.add("organization_name")
     if emails > 0:
         fields_set.add("email")
-    fields_set.update(field_name for _, field_name, _, _ in attribute_fields)
+    fields_set.update(target[0] for _, target in attribute_fields)
     template = _plan(cls)
     assert template is not None and template[1] == ("party_id",)
     assert all(default is None for default in template[0].values())
@@ -372,13 +372,13 @@ def _plan_for(shape: tuple[Any, ...]) -> _Plan | None:
 
 def _attribute_routes(
     cls: type[Party], names: tuple[str, ...]
-) -> tuple[tuple[tuple[int, str, Any, Any], ...], tuple[tuple[int, str], ...]] | None:
+) -> tuple[tuple[tuple[int, _Target], ...], tuple[tuple[int, str], ...]] | None:
     """Where each additional attribute goes, by position: a model field (with the field's
     converter and the type that needs none) or the extras (under its name)."""
     if len(set(names)) != len(names):
         return None  # a repeated attribute: the general route decides which value wins
     fields = _field_map(cls)
-    to_fields: list[tuple[int, str, Any, Any]] = []
+    to_fields: list[tuple[int, _Target]] = []
     to_extras: list[tuple[int, str]] = []
     for position, name in enumerate(names):
         if name in _FIXED_KEYS:
@@ -387,10 +387,9 @@ def _attribute_routes(
         if target is None:
             to_extras.append((position, name))
             continue
-        field_name, converter, exact = target
-        if field_name in _FIXED_FIELDS or any(t[1] == field_name for t in to_fields):
+        if target[0] in _FIXED_FIELDS or any(t[0] == target[0] for _, t in to_fields):
             return None
-        to_fields.append((position, field_name, converter, exact))
+        to_fields.append((position, target))
     return tuple(to_fields), tuple(to_extras)
 
 
@@ -464,22 +463,22 @@ def _build(plan: _Plan, codec: WireCodec, columns: list[Sequence[Any]]) -> list[
         "id": columns[_ID],
         "uniform_id": columns[_UNIFORM_ID],
         "name": columns[_NAME],
-        "status": _text_field(fields["Status"], _part_values(status, "PartyStatusId")),
+        "status": _coerced(_part_values(status, "PartyStatusId"), fields["Status"]),
         "updated_on": _stamps(codec, _part_values(update, "UpdatedOn")),
     }
     if plan.cls is Person:
-        values["first_name"] = _text_field(fields["FirstName"], _part_values(person, "FirstName"))
-        values["last_name"] = _text_field(fields["LastName"], _part_values(person, "LastName"))
+        values["first_name"] = _coerced(_part_values(person, "FirstName"), fields["FirstName"])
+        values["last_name"] = _coerced(_part_values(person, "LastName"), fields["LastName"])
         if plan.has_organization:
-            values["organization_name"] = _text_field(
-                fields["OrganizationName"], _part_values(organization, "Name")
+            values["organization_name"] = _coerced(
+                _part_values(organization, "Name"), fields["OrganizationName"]
             )
     else:
         values["organization_name"] = columns[_ORGANIZATION_NAME]
     if plan.emails > 0:
         lists = list(map(itemgetter("$values"), emails))
         first = map(itemgetter(0), lists) if plan.emails == 1 else map(_primary, lists)
-        values["email"] = _text_field(fields["Email"], _part_values(list(first), "Address"))
+        values["email"] = _coerced(_part_values(list(first), "Address"), fields["Email"])
 
     extras: dict[str, Sequence[Any]] = {}
     if plan.cls is Person:
@@ -495,9 +494,8 @@ def _build(plan: _Plan, codec: WireCodec, columns: list[Sequence[Any]]) -> list[
     if plan.attribute_fields or plan.attribute_extras:
         by_position = zip(*map(_VALUES_OF, columns[_ATTRIBUTES]), strict=True)
         raw = [list(map(_VALUE_OF, properties)) for properties in by_position]
-        for position, field_name, converter, exact in plan.attribute_fields:
-            decoded = _attribute_column(codec, raw[position])
-            values[field_name] = _coerced(decoded, converter, exact)
+        for position, target in plan.attribute_fields:
+            values[target[0]] = _coerced(_attribute_column(codec, raw[position]), target)
         for position, key in plan.attribute_extras:
             extras[key] = _attribute_column(codec, raw[position])
 
@@ -537,13 +535,10 @@ def _primary(emails: list[Any]) -> Any:
     return emails[0]
 
 
-def _text_field(target: tuple[str, Any, Any], column: list[Any]) -> Sequence[Any]:
+def _coerced(column: Sequence[Any], target: _Target) -> Sequence[Any]:
+    """``column`` with the converter of ``target`` (a field of :func:`_field_map`) applied to the
+    values not already of the field's type."""
     _, converter, exact = target
-    return _coerced(column, converter, exact)
-
-
-def _coerced(column: Sequence[Any], converter: Any, exact: Any) -> Sequence[Any]:
-    """``column`` with the field's converter applied to the values not already of its type."""
     if converter is None:
         return column
     kinds = set(map(type, column))
@@ -568,14 +563,10 @@ def _stamps(codec: WireCodec, column: list[Any]) -> list[Any]:
 def _attribute_column(codec: WireCodec, column: Sequence[Any]) -> Sequence[Any]:
     """The decoded ``Value`` of one attribute in every row, as WireCodec.merge_properties reads
     it: dates aware, wrapped scalars unwrapped, fractions ``Decimal``."""
-    kinds = set(map(type, column))
-    if kinds <= _PLAIN_KINDS:
-        return column
-    if kinds <= _TEXT_KINDS:
-        if ":" not in "\x00".join(filter(None, column)):
-            return column  # every iMIS date has a ':'
-        return codec._text_column(column)  # type: ignore[arg-type]
-    if kinds == {_Typed}:
+    decoded = codec.scalar_column(column)
+    if decoded is not None:
+        return decoded
+    if set(map(type, column)) == {_Typed}:
         type_names = set(map(_TYPE_OF, column))
         convert = _SCALARS.get(type_names.pop()) if len(type_names) == 1 else None
         if convert is not None:
