@@ -34,7 +34,7 @@ NESTS = {"lapse": [0], "tiers": [1, 2, 3, 4, 5]}
 
 
 def _run_one(model: str, n: int, draws: int) -> dict[str, object]:
-    from imis_tier.simulate.choice import (
+    from imis_tier.choice import (
         ConditionalLogit,
         MixedLogit,
         NestedLogit,

@@ -6,7 +6,7 @@
     model.willingness_to_pay()                                       # $ per benefit
     P = model.probabilities(members, structure, coef=model.sample_coefs(200))  # (draws, members, alts)
 
-``kind`` picks the estimator of :mod:`imis_tier.simulate.choice`: ``conditional`` (default),
+``kind`` picks the estimator of :mod:`imis_tier.choice`: ``conditional`` (default),
 ``nested`` (tiers in one nest, LAPSE alone) or ``mixed`` (a random, negative-lognormal price
 coefficient). The attributes are those of :mod:`imis_tier.simulate.design`.
 """
@@ -24,7 +24,7 @@ from numpy.typing import NDArray
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from imis_tier.simulate.choice import ConditionalLogit, MixedLogit, NestedLogit
+from imis_tier.choice import ConditionalLogit, MixedLogit, NestedLogit
 from imis_tier.simulate.choice_data import ChoiceDataset, choice_dataset
 from imis_tier.simulate.design import Alternatives, Members, design
 from imis_tier.structure import LAPSE, Eligibility, TierStructure

@@ -31,8 +31,8 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 from scipy import optimize as sciopt
 
-from imis_tier.simulate.choice import ConditionalLogit
-from imis_tier.simulate.choice._wide import masked_softmax, wide_inputs
+from imis_tier.choice import ConditionalLogit
+from imis_tier.choice._wide import masked_softmax, wide_inputs
 from imis_tier.simulate.design import Alternatives, Members, design
 from imis_tier.simulate.guardrails import OBJECTIVES, Guardrails, GuardrailsError
 from imis_tier.structure import LAPSE, TierStructure

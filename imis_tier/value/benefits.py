@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from imis_tier.choice import ConditionalLogit
 from imis_tier.value._logit import fit_logit
 from imis_tier.value.economics import as_day
 from imis_tier.warehouse import Warehouse
@@ -592,8 +593,6 @@ def willingness_to_pay(
     holders; ``wtp_unit`` for inclusion features), ``value_low``/``value_high`` (95%). Benefits
     with no observable use and an unchanged tier map are not identified and are left out.
     """
-    from imis_tier.simulate.choice import ConditionalLogit  # the estimator only; no simulation
-
     frame = (
         decision_usage(warehouse, as_of=as_of, mapping=mapping) if decisions is None else decisions
     )

@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 from scipy import optimize
 
-from imis_tier.simulate.choice import ConditionalLogit, make_choice_data
-from imis_tier.simulate.choice._data import arrange, feature_matrix
-from imis_tier.simulate.choice.conditional import _ConditionalProblem
+from imis_tier.choice import ConditionalLogit, make_choice_data
+from imis_tier.choice._data import arrange, feature_matrix
+from imis_tier.choice.conditional import _ConditionalProblem
 
 TRUE = {"asc_1": 0.5, "asc_2": -0.3, "asc_3": 0.2, "price": -1.0, "benefit": 0.7}
 

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from scipy import optimize
 
-from imis_tier.simulate.choice import ConditionalLogit, MixedLogit, make_choice_data
-from imis_tier.simulate.choice._data import arrange, feature_matrix
-from imis_tier.simulate.choice.conditional import _ConditionalProblem
-from imis_tier.simulate.choice.mixed import _MixedProblem, _Spec, halton_normal
+from imis_tier.choice import ConditionalLogit, MixedLogit, make_choice_data
+from imis_tier.choice._data import arrange, feature_matrix
+from imis_tier.choice.conditional import _ConditionalProblem
+from imis_tier.choice.mixed import _MixedProblem, _Spec, halton_normal
 
 TRUE = {"asc_1": 0.5, "asc_2": -0.3, "asc_3": 0.2, "price": -1.0, "benefit": 0.7}
 
@@ -80,7 +80,7 @@ def test_chunking_does_not_change_the_likelihood(monkeypatch):
     draws = halton_normal(100, 30, 1, seed=0)
     theta = np.array([0.3, -0.2, 0.1, -0.9, 0.6, 0.5])
     whole = _MixedProblem(s, spec, draws, theta).loglik(theta, scores=True)
-    monkeypatch.setattr("imis_tier.simulate.choice.mixed._CHUNK_CELLS", 300)
+    monkeypatch.setattr("imis_tier.choice.mixed._CHUNK_CELLS", 300)
     chunked_problem = _MixedProblem(s, spec, draws, theta)
     assert len(chunked_problem.chunks) > 5
     chunked = chunked_problem.loglik(theta, scores=True)
@@ -160,7 +160,7 @@ def test_bad_specifications_are_named(panel_data):
 def test_halton_draws_can_be_made_chunk_by_chunk(monkeypatch):
     whole = halton_normal(50, 20, 2, seed=9)
     np.testing.assert_array_equal(halton_normal(15, 20, 2, seed=9, first_unit=30), whole[30:45])
-    monkeypatch.setattr("imis_tier.simulate.choice.mixed._HALTON_BLOCK", 64)
+    monkeypatch.setattr("imis_tier.choice.mixed._HALTON_BLOCK", 64)
     np.testing.assert_array_equal(halton_normal(50, 20, 2, seed=9), whole)
     assert abs(whole.mean()) < 0.05 and abs(whole.std() - 1) < 0.05
 
@@ -171,7 +171,7 @@ def test_wide_prediction_is_the_same_in_small_chunks(model, monkeypatch):
     X3d[:, :, :3] = np.eye(4)[None, :, 1:]
     whole = model.probabilities_wide(X3d)
     long_whole = model.predict_proba(X3d.reshape(100, 5), np.repeat(np.arange(25), 4))
-    monkeypatch.setattr("imis_tier.simulate.choice.mixed._CHUNK_CELLS", 500)
+    monkeypatch.setattr("imis_tier.choice.mixed._CHUNK_CELLS", 500)
     np.testing.assert_allclose(model.probabilities_wide(X3d), whole, rtol=1e-12)
     long_chunked = model.predict_proba(X3d.reshape(100, 5), np.repeat(np.arange(25), 4))
     np.testing.assert_allclose(long_chunked, long_whole, rtol=1e-12)

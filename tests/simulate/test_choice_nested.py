@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 from scipy import optimize
 
-from imis_tier.simulate.choice import ConditionalLogit, NestedLogit, make_choice_data
-from imis_tier.simulate.choice._data import arrange, feature_matrix
-from imis_tier.simulate.choice.nested import _cells, _nest_of, _NestedProblem
+from imis_tier.choice import ConditionalLogit, NestedLogit, make_choice_data
+from imis_tier.choice._data import arrange, feature_matrix
+from imis_tier.choice.nested import _cells, _nest_of, _NestedProblem
 
 TRUE = {"asc_1": 0.4, "asc_2": 0.1, "asc_3": -0.2, "price": -1.0, "benefit": 0.6}
 NESTS = {"lapse": [0], "tiers": [1, 2, 3]}

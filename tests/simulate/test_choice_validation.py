@@ -9,7 +9,7 @@ import pytest
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
-from imis_tier.simulate.choice import ConditionalLogit, MixedLogit, NestedLogit, make_choice_data
+from imis_tier.choice import ConditionalLogit, MixedLogit, NestedLogit, make_choice_data
 
 TRUE = {"asc_1": 0.5, "asc_2": -0.3, "price": -1.0, "benefit": 0.7}
 NESTS = {"lapse": [0], "tiers": [1, 2]}

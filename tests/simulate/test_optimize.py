@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from imis_tier.simulate.choice import ConditionalLogit, make_choice_data
+from imis_tier.choice import ConditionalLogit, make_choice_data
 from imis_tier.simulate.guardrails import GuardrailsError, parse_guardrails
 from imis_tier.simulate.optimize import (
     InfeasibleGuardrails,

@@ -7,7 +7,7 @@ from decimal import Decimal
 import numpy as np
 import pytest
 
-from imis_tier.simulate.choice import ConditionalLogit, make_choice_data
+from imis_tier.choice import ConditionalLogit, make_choice_data
 from imis_tier.simulate.guardrails import parse_guardrails
 from imis_tier.simulate.optimize import (
     LogitPriceResponse,

@@ -12,8 +12,8 @@ import pandas as pd
 from numpy.typing import ArrayLike
 from sklearn.utils.validation import check_is_fitted
 
-from imis_tier.simulate.choice._base import Bounds, ChoiceModel
-from imis_tier.simulate.choice._data import (
+from imis_tier.choice._base import Bounds, ChoiceModel
+from imis_tier.choice._data import (
     FloatArray,
     IntArray,
     Situations,
@@ -21,7 +21,7 @@ from imis_tier.simulate.choice._data import (
     check_varies,
     feature_matrix,
 )
-from imis_tier.simulate.choice._wide import masked_softmax, wide_inputs
+from imis_tier.choice._wide import masked_softmax, wide_inputs
 
 
 def grouped_softmax(

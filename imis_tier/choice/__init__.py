@@ -11,9 +11,9 @@ the data can be simulated. Three estimators share one sklearn-style surface (``f
 :func:`make_choice_data` simulates data with known parameters.
 """
 
-from imis_tier.simulate.choice.conditional import ConditionalLogit
-from imis_tier.simulate.choice.datasets import ChoiceData, make_choice_data
-from imis_tier.simulate.choice.mixed import MixedLogit
-from imis_tier.simulate.choice.nested import NestedLogit
+from imis_tier.choice.conditional import ConditionalLogit
+from imis_tier.choice.datasets import ChoiceData, make_choice_data
+from imis_tier.choice.mixed import MixedLogit
+from imis_tier.choice.nested import NestedLogit
 
 __all__ = ["ChoiceData", "ConditionalLogit", "MixedLogit", "NestedLogit", "make_choice_data"]

@@ -23,8 +23,8 @@ from numpy.typing import ArrayLike
 from scipy import optimize, stats
 from sklearn.utils.validation import check_is_fitted
 
-from imis_tier.simulate.choice._base import Bounds, ChoiceModel
-from imis_tier.simulate.choice._data import (
+from imis_tier.choice._base import Bounds, ChoiceModel
+from imis_tier.choice._data import (
     FloatArray,
     IntArray,
     Situations,
@@ -32,8 +32,8 @@ from imis_tier.simulate.choice._data import (
     check_varies,
     feature_matrix,
 )
-from imis_tier.simulate.choice._wide import masked_softmax, wide_inputs
-from imis_tier.simulate.choice.conditional import _ConditionalProblem, grouped_softmax
+from imis_tier.choice._wide import masked_softmax, wide_inputs
+from imis_tier.choice.conditional import _ConditionalProblem, grouped_softmax
 
 DISTRIBUTIONS = ("normal", "lognormal", "neg_lognormal")
 _HALTON_BLOCK = 1 << 18

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from imis_tier.simulate.choice._data import FloatArray
+from imis_tier.choice._data import FloatArray
 
 BoolArray = NDArray[np.bool_]
 

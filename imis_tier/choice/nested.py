@@ -26,8 +26,8 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import optimize
 from sklearn.utils.validation import check_is_fitted
 
-from imis_tier.simulate.choice._base import ChoiceModel
-from imis_tier.simulate.choice._data import (
+from imis_tier.choice._base import ChoiceModel
+from imis_tier.choice._data import (
     FloatArray,
     IntArray,
     Situations,
@@ -35,8 +35,8 @@ from imis_tier.simulate.choice._data import (
     check_varies,
     feature_matrix,
 )
-from imis_tier.simulate.choice._wide import wide_inputs
-from imis_tier.simulate.choice.conditional import _ConditionalProblem
+from imis_tier.choice._wide import wide_inputs
+from imis_tier.choice.conditional import _ConditionalProblem
 
 LAMBDA_BOUNDS = (0.01, 1.0)
 """Dissimilarity parameters are kept in this range: above 1 the model is not random-utility consistent."""

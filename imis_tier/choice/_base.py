@@ -21,7 +21,7 @@ from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted
 
-from imis_tier.simulate.choice._data import FloatArray, feature_matrix
+from imis_tier.choice._data import FloatArray, feature_matrix
 
 Bounds = list[tuple[float | None, float | None]]
 

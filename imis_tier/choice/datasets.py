@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from imis_tier.simulate.choice._data import FloatArray
+from imis_tier.choice._data import FloatArray
 
 _DISTRIBUTIONS = ("normal", "lognormal", "neg_lognormal")
 
