@@ -235,7 +235,7 @@ class WireCodec:
                 continue
             values = self.scalar_column(column)
             if values is None:
-                values = [self._flat_value(v) for v in column]
+                values = [self.flat_value(v) for v in column]
             elif values is column:
                 continue  # nothing in it to decode
             _consume(map(setitem, rows, repeat(key), values))
@@ -266,7 +266,8 @@ class WireCodec:
             values = [text(v) if type(v) is str else v for v in values]
         return values
 
-    def _flat_value(self, value: Any) -> Any:
+    def flat_value(self, value: Any) -> Any:
+        """One scalar of a flat row decoded (a date string as a date, a fraction as Decimal)."""
         kind = type(value)
         if kind is str:
             return self.text(value)

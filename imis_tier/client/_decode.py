@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
-from imis_tier.client import _party_wire
+from imis_tier.client import _party_wire, _query_wire
 from imis_tier.client._codec import Entity, WireCodec
 from imis_tier.client.models import ImisModel, Organization, Party, Person, build
 
@@ -149,8 +149,15 @@ def iqa_rows(codec: WireCodec) -> Callable[[list[Any]], list[dict[str, Any]]]:
 
 
 def query_rows(codec: WireCodec) -> Callable[[list[Any]], list[dict[str, Any]]]:
-    """``/api/query`` rows (flat ExpandoObjects)."""
-    return codec.decode_flat_rows  # in place: the pager hands over freshly parsed rows
+    """``/api/query`` rows (flat ExpandoObjects), parsed as dicts or as learned row structs
+    (:mod:`imis_tier.client._query_wire`)."""
+
+    def decode(rows: list[Any]) -> list[dict[str, Any]]:
+        if rows and _query_wire.is_wire(rows[0]):
+            return _query_wire.build_rows(codec, rows)
+        return codec.decode_flat_rows(rows)  # in place: the pager hands over fresh rows
+
+    return decode
 
 
 def decoded(codec: WireCodec) -> Callable[[list[Any]], list[Any]]:

@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any, TypeVar
 
-from imis_tier.client import _decode, _party_wire
+from imis_tier.client import _decode, _party_wire, _query_wire
 from imis_tier.client._base import RequestSpec, entity_path, filter_params
 from imis_tier.client._codec import WireCodec
 from imis_tier.client.models import ImisModel, build
@@ -94,7 +94,9 @@ def query(
     params: list[tuple[str, str]] = [("QueryName", name)]
     for value in parameters or ():
         params.append(("parameter", "" if value is None else _param(value, codec)))
-    return RequestSpec("GET", f"/api/{endpoint}", params=tuple(params))
+    # /api/query rows are flat: each call learns its columns and parses later pages to structs
+    parse = _query_wire.QueryPages() if endpoint == "query" else None
+    return RequestSpec("GET", f"/api/{endpoint}", params=tuple(params), parse=parse)
 
 
 def _param(value: Any, codec: WireCodec) -> str:
