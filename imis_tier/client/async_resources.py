@@ -199,6 +199,29 @@ class Events(_Resource):
             spec, _decode.contract(self._codec, EventRegistration), limit, 0, max_items
         )
 
+    async def register(
+        self, event_id: str, party_id: str | int, *, functions: Sequence[str] = ()
+    ) -> EventRegistration:
+        """Register contact ``party_id`` for ``event_id`` (``RegisterEvent``); the new
+        registration (id ``"{EventId}-{PartyId}"``, ``status`` 1).
+
+        ``functions`` are event function codes: the first is sent as the registration option.
+        Not retried once iMIS may have acted on it (a repeat would register twice). Raises
+        :class:`NotFound` for an unknown event or contact, :class:`Conflict` when already
+        registered.
+        """
+        return await self._client._run(
+            _flows.event_register(self._codec, event_id, party_id, functions)
+        )
+
+    async def cancel_registration(self, event_id: str, party_id: str | int) -> EventRegistration:
+        """Cancel contact ``party_id``'s registration for ``event_id``
+        (``CancelEventRegistration``); the registration, now ``status`` 0. Safe to repeat;
+        raises :class:`NotFound` when there is no such registration."""
+        return await self._client._run(
+            _flows.event_cancel_registration(self._codec, event_id, party_id)
+        )
+
 
 class Financial(_Resource):
     """Invoices and payments."""

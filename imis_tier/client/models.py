@@ -177,6 +177,24 @@ class EventRegistration(ImisModel):
     attended: bool | None = None
     updated_on: datetime | None = None
 
+    @property
+    def is_active(self) -> bool:
+        """Whether the registration is active (``status`` 1) rather than cancelled."""
+        return self.status == 1
+
+    @property
+    def function_codes(self) -> tuple[str, ...]:
+        """Codes of the event functions (registration option, sessions) registered for, read
+        from the wire's ``Functions.$values[].EventFunction`` (kept among the extras)."""
+        functions = (self.model_extra or {}).get("Functions") or ()
+        codes = []
+        for item in functions if isinstance(functions, list | tuple) else ():
+            inner = item.get("EventFunction", item) if isinstance(item, Mapping) else item
+            code = inner.get("EventFunctionCode") if isinstance(inner, Mapping) else inner
+            if code is not None:
+                codes.append(str(code))
+        return tuple(codes)
+
 
 # ---------------------------------------------------------------- activities
 class Activity(ImisModel):

@@ -26,6 +26,8 @@ from imis_tier.emulator import _seed
 from imis_tier.emulator import _wire as w
 from imis_tier.emulator._association import Association
 from imis_tier.emulator._entities import (
+    REGISTRATION_ACTIVE,
+    REGISTRATION_CANCELLED,
     TABLE_KEYS,
     TABLE_KINDS,
     EntitySpec,
@@ -845,6 +847,10 @@ class EmulatorCore:
             return w.execute_result(self._find_by_path(entity, doc))
         if low == "taskdefinition" and operation in ("TaskAdhocRequest", "TaskRequest"):
             return w.execute_result(self._run_task(operation, doc))
+        if low == "eventregistration" and operation == "RegisterEvent":
+            return w.execute_result(self._register_event(doc))
+        if low == "eventregistration" and operation == "CancelEventRegistration":
+            return w.execute_result(self._cancel_registration(doc))
         self.spec(entity)
         raise ApiError(400, f"OperationNotSupportedFault: {entity} has no operation '{operation}'.")
 
@@ -900,6 +906,76 @@ class EmulatorCore:
         task = json.loads(row.get("Document") or "{}")
         task.update({"Name": row["Name"], "IsActive": row.get("IsActive")})
         return task, str(row["TaskDefinitionId"])
+
+    def _register_event(self, doc: Mapping[str, Any]) -> dict[str, Any]:
+        """``RegisterEvent``: a new active registration ``"{EventId}-{PartyId}"``.
+
+        Registering again while the registration is active is a 409 naming it; a cancelled
+        registration is made active again (its id cannot be reused for another row).
+        """
+        event_id, party_id, functions = _registration_request(doc)
+        spec = self.spec("EventRegistration")
+        with self.lock:
+            events = self.tables["Event"]
+            found = events.locate({"EventId": event_id})
+            if not found:
+                raise ApiError(404, f"Event '{event_id}' was not found.")
+            event_id = str(events.row(found[0])["EventId"])
+            if not self.tables["Party"].locate({"PartyId": party_id}):
+                raise ApiError(404, f"Party '{party_id}' was not found.")
+            table = self.tables[spec.table]
+            registration_id = f"{event_id}-{party_id}"
+            now = self.now()
+            values: dict[str, Any] = {
+                "Status": REGISTRATION_ACTIVE,
+                "RegisteredOn": now,
+                "Attended": None,
+                "Functions": json.dumps(functions) if functions else None,
+                "UpdatedOn": now,
+            }
+            labels = table.locate({"EventRegistrationId": registration_id})
+            if labels:
+                label = labels[0]
+                if table.row(label)["Status"] != REGISTRATION_CANCELLED:
+                    raise ApiError(
+                        409,
+                        f"Conflict: party '{party_id}' is already registered for event "
+                        f"'{event_id}' (EventRegistration '{registration_id}').",
+                    )
+                table.update(label, values)
+            else:
+                label = table.insert(
+                    self._full_row(
+                        spec,
+                        {
+                            "EventRegistrationId": registration_id,
+                            "EventId": event_id,
+                            "PartyId": party_id,
+                            **values,
+                        },
+                    )
+                )
+            self._journal_upsert(table, table.row(label))
+            return self._registration_doc(spec, label)
+
+    def _cancel_registration(self, doc: Mapping[str, Any]) -> dict[str, Any]:
+        """``CancelEventRegistration``: Status 0; cancelling a cancelled one changes nothing."""
+        registration_id = _registration_id(doc)
+        spec = self.spec("EventRegistration")
+        with self.lock:
+            table = self.tables[spec.table]
+            labels = table.locate({"EventRegistrationId": registration_id})
+            if not labels:
+                raise ApiError(404, f"EventRegistration '{registration_id}' was not found.")
+            label = labels[0]
+            if table.row(label)["Status"] != REGISTRATION_CANCELLED:
+                table.update(label, {"Status": REGISTRATION_CANCELLED, "UpdatedOn": self.now()})
+                self._journal_upsert(table, table.row(label))
+            return self._registration_doc(spec, label)
+
+    def _registration_doc(self, spec: EntitySpec, label: int) -> dict[str, Any]:
+        row = self.tables[spec.table].rows([label], wire=True)[0]
+        return spec.render(spec, row, self.render_context())
 
     # -- the clock ---------------------------------------------------------------------------------
     def structure_in_force(self) -> TierStructure:
@@ -1049,6 +1125,138 @@ def _body(body: Any) -> dict[str, Any]:
     if not isinstance(body, dict) or "$type" not in body:
         raise ApiError(400, _BODY_TYPE)
     return body
+
+
+def _scalar(value: Any) -> str | None:
+    """A wrapped or plain scalar parameter as text (``None`` for objects and blanks)."""
+    value = w.unwrap(value)
+    if value is None or isinstance(value, dict | list):
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def _field(doc: Mapping[str, Any], *names: str) -> str | None:
+    """The first of ``names`` present in ``doc`` (case-insensitive), as text."""
+    lowered = {str(k).lower(): v for k, v in doc.items()}
+    for name in names:
+        found = _scalar(lowered.get(name.lower()))
+        if found is not None:
+            return found
+    return None
+
+
+def _split_registration_id(registration_id: str) -> tuple[str, str]:
+    event_id, sep, party_id = registration_id.rpartition("-")
+    if not sep or not event_id or not party_id:
+        raise ApiError(
+            400,
+            f"BadRequest: ValidationError - '{registration_id}' is not an EventRegistration id "
+            '("{EventId}-{PartyId}")',
+        )
+    return event_id, party_id
+
+
+def _function_codes(value: Any) -> list[str]:
+    """Function codes from a ``Functions`` collection, a list of codes or one code.
+
+    Items may be codes, ``{"EventFunctionCode": ..}``, ``{"EventFunction": {..}}`` (as GET shows
+    them) or ids ``"{EventId}/{Code}"``.
+    """
+    items = w.unwrap(value)
+    if items is None:
+        return []
+    if not isinstance(items, list):
+        items = [items]
+    codes = []
+    for item in items:
+        if isinstance(item, dict):
+            inner = item.get("EventFunction")
+            source = inner if isinstance(inner, dict) else item
+            code = _field(source, "EventFunctionCode", "FunctionCode", "Code") or _field(
+                source, "EventFunctionId", "FunctionId"
+            )
+        else:
+            code = _scalar(item)
+        if code:
+            codes.append(code.rsplit("/", 1)[-1])
+    return codes
+
+
+def _registration_objects(doc: Mapping[str, Any]) -> tuple[list[Mapping[str, Any]], list[str]]:
+    """The request body and any object parameters (EventRegistrationData-shaped, an
+    EventRegistrationRequest, ...), then the scalar parameters in order."""
+    params = doc.get("Parameters")
+    raw = params.get("$values") if isinstance(params, dict) else params
+    objects: list[Mapping[str, Any]] = [doc]
+    scalars: list[str] = []
+    for item in raw if isinstance(raw, list) else []:
+        if isinstance(item, dict) and "$value" not in item:
+            objects.append(item)
+        else:
+            text = _scalar(item)
+            if text is not None:
+                scalars.append(text)
+    return objects, scalars
+
+
+def _registration_request(doc: Mapping[str, Any]) -> tuple[str, str, list[str]]:
+    """(EventId, PartyId, function codes) of a RegisterEvent request.
+
+    Accepted: an ``EventRegistrationRequest`` (``EventId``, ``RegistrantId``, ``FunctionId``,
+    ``RegistrationOptionFunctionId`` = ``"{EventId}/{Code}"``), a GenericExecuteRequest whose
+    parameter is such an object or an ``EventRegistrationData`` (``EventId``, ``PartyId``,
+    ``Functions``), or scalar parameters ``EventId, PartyId[, code...]`` or ``"{EventId}-{PartyId}"``.
+    """
+    objects, scalars = _registration_objects(doc)
+    event_id = party_id = None
+    functions: list[str] = []
+    for obj in objects:
+        event_id = event_id or _field(obj, "EventId")
+        party_id = party_id or _field(obj, "RegistrantId", "PartyId")
+        ident = _field(obj, "EventRegistrationId")
+        if ident and (event_id is None or party_id is None):
+            split_event, split_party = _split_registration_id(ident)
+            event_id, party_id = event_id or split_event, party_id or split_party
+        functions += _function_codes(_field(obj, "RegistrationOptionFunctionId"))
+        functions += _function_codes(_field(obj, "FunctionId"))
+        functions += _function_codes(obj.get("Functions"))
+    if scalars and event_id is None:
+        if len(scalars) == 1:
+            event_id, party_id = _split_registration_id(scalars[0])
+        else:
+            event_id, party_id = scalars[0], party_id or scalars[1]
+            functions += scalars[2:]
+    if not event_id or not party_id:
+        raise ApiError(
+            400,
+            "BadRequest: ValidationError - RegisterEvent needs an EventId and a RegistrantId "
+            "(the contact's PartyId)",
+        )
+    return event_id, party_id, list(dict.fromkeys(functions))
+
+
+def _registration_id(doc: Mapping[str, Any]) -> str:
+    """The ``"{EventId}-{PartyId}"`` a CancelEventRegistration names: the first scalar parameter
+    (S9; a trailing OrderLineData is ignored), ``EventId, PartyId`` scalars, or an object with
+    ``EventRegistrationId`` or ``EventId`` and ``PartyId``."""
+    objects, scalars = _registration_objects(doc)
+    if len(scalars) >= 2:
+        return f"{scalars[0]}-{scalars[1]}"
+    if scalars:
+        return scalars[0]
+    for obj in objects:
+        ident = _field(obj, "EventRegistrationId")
+        if ident:
+            return ident
+        event_id, party_id = _field(obj, "EventId"), _field(obj, "PartyId", "RegistrantId")
+        if event_id and party_id:
+            return f"{event_id}-{party_id}"
+    raise ApiError(
+        400,
+        "BadRequest: ValidationError - CancelEventRegistration needs the EventRegistration id "
+        '("{EventId}-{PartyId}") as its first parameter',
+    )
 
 
 def _money_amount(value: Any) -> Any:

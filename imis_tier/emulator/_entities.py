@@ -373,6 +373,7 @@ TABLE_KINDS: dict[str, dict[str, str]] = {
         "RegisteredOn": "datetime",
         "Status": "int",
         "Attended": "bool",
+        "Functions": "str",  # JSON list of event function codes (RegisterEvent); not a property
         "UpdatedOn": "datetime",
     },
     "Activity": {
@@ -467,6 +468,42 @@ def _price_extra(row: Mapping[str, Any]) -> dict[str, Any]:
 
 def _event_extra(row: Mapping[str, Any]) -> dict[str, Any]:
     return {"Price": _money(row.get("Price"))}
+
+
+REGISTRATION_ACTIVE, REGISTRATION_CANCELLED = 1, 0
+"""EventRegistration ``Status`` values (imis-api.md: 1 = active; the seed writes 0 when cancelled)."""
+
+
+def registration_functions(row: Mapping[str, Any]) -> list[str]:
+    """The event function codes stored on a registration row (none for seeded rows)."""
+    raw = row.get("Functions")
+    return [str(c) for c in json.loads(raw)] if raw else []
+
+
+def _registration_extra(row: Mapping[str, Any]) -> dict[str, Any]:
+    """``Functions.$values[].EventFunction`` as S9 reads it (left out when there are none)."""
+    codes = registration_functions(row)
+    if not codes:
+        return {"Functions": None}
+    event = row.get("EventId")
+    values = [
+        w.typed(
+            _t("EventRegistrationFunctionData", _NS_EVENTS),
+            {
+                "EventFunction": w.typed(
+                    _t("EventFunctionData", _NS_EVENTS),
+                    {"EventFunctionId": f"{event}/{code}", "EventFunctionCode": code, "Name": code},
+                )
+            },
+        )
+        for code in codes
+    ]
+    return {
+        "Functions": {
+            "$type": _t("EventRegistrationFunctionDataCollection", _NS_EVENTS),
+            "$values": values,
+        }
+    }
 
 
 def _receipt_where(frame: pd.DataFrame) -> np.ndarray:
@@ -604,10 +641,10 @@ def builtin_specs() -> list[EntitySpec]:
         EntitySpec(
             "EventRegistration",
             "EventRegistration",
-            _same("EventRegistration"),
+            _same("EventRegistration", ("Functions",)),
             "EventRegistrationId",
             _t("EventRegistrationData", _NS_EVENTS),
-            typed_renderer(_t("EventRegistrationData", _NS_EVENTS)),
+            typed_renderer(_t("EventRegistrationData", _NS_EVENTS), _registration_extra),
             writes=_READ_ONLY,
         ),
         EntitySpec(
