@@ -89,7 +89,9 @@ def demo(members: int, seed: int, warehouse_path: str, keep_serving: bool) -> No
     with _stage(f"Starting the iMIS emulator ({members:,} synthetic members, seed {seed})"):
         emu = Emulator(EmulatorConfig(members=members, seed=seed, port=0)).start()
     try:
-        err(f"   iMIS at {emu.base_url}  user {emu.username}  password {emu.password}")
+        # The password is generated for this run; it is shown only when the emulator outlives it.
+        shown = emu.password if keep_serving else "(generated; --keep-serving shows it)"
+        err(f"   iMIS at {emu.base_url}  user {emu.username}  password {shown}")
         with Client(emu.base_url, username=emu.username, password=emu.password, use_keyring=False) as client, \
                 Warehouse(path) as warehouse:
             with _stage(f"Backfilling 36 months of history through the REST API into {path}"):

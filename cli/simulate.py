@@ -260,10 +260,18 @@ def compare(paths: tuple[str, ...], warehouse_path: str, as_json: bool, **opts: 
     default="conditional",
     show_default=True,
 )
+@click.option(
+    "--price-rise/--no-price-rise",
+    default=False,
+    show_default=True,
+    help="Add the reaction to a rise over what each member last paid (TierChoiceModel price_rise).",
+)
 @click.option("--draws", default=100, show_default=True)
 @click.option("--seed", default=0, show_default=True)
 @json_option
-def backtest(warehouse_path: str, kind: str, draws: int, seed: int, as_json: bool) -> None:
+def backtest(
+    warehouse_path: str, kind: str, price_rise: bool, draws: int, seed: int, as_json: bool
+) -> None:
     """Fit before each known change, simulate it, compare with what then happened."""
     from imis_tier.simulate.backtest import backtest_change, known_changes
 
@@ -274,7 +282,9 @@ def backtest(warehouse_path: str, kind: str, draws: int, seed: int, as_json: boo
                 "the warehouse shows no price change or benefit move to test"
             )
         results = [
-            backtest_change(wh, d, label=label, kind=kind, draws=draws, seed=seed)
+            backtest_change(
+                wh, d, label=label, kind=kind, draws=draws, seed=seed, price_rise=price_rise
+            )
             for label, d in changes
         ]
     if as_json:

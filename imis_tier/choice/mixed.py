@@ -36,6 +36,7 @@ from imis_tier.choice._wide import masked_softmax, wide_inputs
 from imis_tier.choice.conditional import _ConditionalProblem, grouped_softmax
 
 DISTRIBUTIONS = ("normal", "lognormal", "neg_lognormal")
+_MAX_LOG_COEF = 50.0
 _HALTON_BLOCK = 1 << 18
 _CHUNK_CELLS = 1 << 17  # rows x draws at once: 1 MB work arrays stay cache- and allocator-friendly
 
@@ -79,7 +80,9 @@ class _Spec:
         dloc = np.ones_like(b)
         for j, kind in enumerate(self.kinds):
             if kind != "normal":
-                b[..., j] = np.exp(b[..., j]) * (-1.0 if kind == "neg_lognormal" else 1.0)
+                # Capped so a wild line-search step gives a poor likelihood, not inf * 0 = NaN.
+                magnitude = np.exp(np.minimum(b[..., j], _MAX_LOG_COEF))
+                b[..., j] = magnitude * (-1.0 if kind == "neg_lognormal" else 1.0)
                 dloc[..., j] = b[..., j]
         return b, dloc, dloc * z
 

@@ -8,6 +8,7 @@ from imis_tier.features.panel import (
     build_monthly_panel,
     build_panel,
     data_horizon,
+    history_start,
     month_starts,
 )
 
@@ -19,5 +20,6 @@ __all__ = [
     "build_monthly_panel",
     "build_panel",
     "data_horizon",
+    "history_start",
     "month_starts",
 ]

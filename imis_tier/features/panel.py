@@ -190,6 +190,19 @@ def build_panel(warehouse: Warehouse, as_of: date | datetime | str) -> pd.DataFr
     return panel.reset_index(drop=True)
 
 
+def history_start(warehouse: Warehouse) -> date | None:
+    """The first day the warehouse has history for (its first dues invoice); None when empty.
+
+    Features of an earlier as-of date would be computed from nothing, and members seen at it are
+    left-truncated: models and back-tests start from here.
+    """
+    row = warehouse.fetchone("SELECT min(invoice_date) FROM dues_transactions")
+    if not row or row[0] is None:
+        return None
+    value = row[0]
+    return value.date() if isinstance(value, datetime) else value
+
+
 def data_horizon(warehouse: Warehouse) -> date | None:
     """The last day the warehouse has data for (latest UpdatedOn of any synced party)."""
     row = warehouse.fetchone("SELECT max(updated_on) FROM raw_parties")

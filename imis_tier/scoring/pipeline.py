@@ -28,7 +28,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from imis_tier.features import build_labels, build_panel, data_horizon, month_starts
+from imis_tier.features import (
+    build_labels,
+    build_panel,
+    data_horizon,
+    history_start,
+    month_starts,
+)
 from imis_tier.features.panel import _as_date
 from imis_tier.scoring.drivers import describe_drivers
 from imis_tier.scoring.drivers_config import FEATURE_LABELS, driver_templates, engagement_kind_sql
@@ -84,14 +90,6 @@ class TrainingPanel:
         return (self.as_of_dates[0], self.horizon)
 
 
-def _data_start(warehouse: Warehouse) -> date | None:
-    row = warehouse.fetchone("SELECT min(invoice_date) FROM dues_transactions")
-    if not row or row[0] is None:
-        return None
-    value = row[0]
-    return value.date() if isinstance(value, datetime) else value
-
-
 def _add_months(day: date, months: int) -> date:
     index = day.year * 12 + day.month - 1 + months
     return date(index // 12, index % 12 + 1, 1)
@@ -114,7 +112,7 @@ def training_panel(
     day = _as_date(as_of)
     if months < 1:
         raise ScoringError(f"months must be at least 1, got {months}")
-    start = _data_start(warehouse)
+    start = history_start(warehouse)
     if start is None:
         raise ScoringError("the warehouse has no dues history: sync or load exports first")
     first = max(_add_months(day, -months), _add_months(start, min_history_months))

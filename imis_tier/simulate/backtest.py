@@ -92,9 +92,13 @@ def backtest_change(
     kind: str = "conditional",
     draws: int = 100,
     seed: int = 0,
+    price_rise: bool = False,
 ) -> BacktestResult:
-    """Fit on renewals before ``change_date``, forecast the next year's renewals, compare."""
-    model = TierChoiceModel(kind).fit(warehouse, end=change_date)
+    """Fit on renewals before ``change_date``, forecast the next year's renewals, compare.
+
+    ``kind`` and ``price_rise`` are the :class:`TierChoiceModel`'s.
+    """
+    model = TierChoiceModel(kind, price_rise=price_rise).fit(warehouse, end=change_date)
     after = structure_at(warehouse, change_date)
     before = structure_at(warehouse, change_date - timedelta(days=1))
     panel = build_panel(warehouse, change_date)

@@ -5,7 +5,9 @@ alternatives are the tiers of the structure in force on the decision date (price
 then) that the member was eligible for, plus their current tier and the tier they chose (both
 evidently open to them; demographics are only known as they are now), plus LAPSE. Member
 attributes come from the panel built as of the first of the month the decision window opened
-(75 days before the due date), so no feature sees the decision.
+(75 days before the due date), so no feature sees the decision. Decisions whose panel date lies
+less than ``min_history_months`` after the warehouse's history starts are left out: their
+features would be computed from (almost) nothing.
 """
 
 from __future__ import annotations
@@ -16,12 +18,15 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 
-from imis_tier.features import build_panel
-from imis_tier.simulate.design import DesignSpec, Members, design, scale_traits
+from imis_tier.features import build_panel, data_horizon, history_start
+from imis_tier.simulate.design import TRAITS, DesignSpec, Members, design, scale_traits
 from imis_tier.simulate.structure_io import current_structure, structure_at
 from imis_tier.structure import LAPSE, Eligibility, TierStructure
 from imis_tier.warehouse import Warehouse
 from imis_tier.warehouse.canonical import DECISION_WINDOW_DAYS
+
+# Months of history a decision's panel needs behind it: the 90-day activity window, at least.
+MIN_HISTORY_MONTHS = 3
 
 
 @dataclass(frozen=True)
@@ -50,6 +55,11 @@ def _month_start(d: date) -> date:
     return date(d.year, d.month, 1)
 
 
+def _add_months(d: date, months: int) -> date:
+    index = d.year * 12 + d.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
 def settled_decisions(
     warehouse: Warehouse, *, start: date | None = None, end: date | None = None
 ) -> pd.DataFrame:
@@ -71,23 +81,68 @@ def settled_decisions(
     return frame
 
 
+def _identified(spec: DesignSpec, long: pd.DataFrame) -> DesignSpec:
+    """``spec`` without the features that are zero throughout the training data.
+
+    Their coefficients are not identified (a short history has no payment record for members
+    whose last renewal predates it; a history without a price rise has no ``price_rise``).
+    """
+    seen = {name for name in spec.feature_names if long[name].to_numpy().any()}
+    kept = [k for k, trait in enumerate(spec.traits) if f"lapse.{trait}" in seen]
+    return replace(
+        spec,
+        usage_benefits=tuple(b for b in spec.usage_benefits if f"use.{b}" in seen),
+        price_stages=tuple(s for s in spec.price_stages if f"price_x_{s}" in seen),
+        lapse_stages=tuple(s for s in spec.lapse_stages if f"lapse.stage_{s}" in seen),
+        traits=tuple(spec.traits[k] for k in kept),
+        trait_center=tuple(spec.trait_center[k] for k in kept),
+        trait_scale=tuple(spec.trait_scale[k] for k in kept),
+        price_rise="price_rise" in seen,
+    )
+
+
 def choice_dataset(
     warehouse: Warehouse,
     *,
     start: date | None = None,
     end: date | None = None,
     eligibility: dict[str, Eligibility] | None = None,
+    min_history_months: int = MIN_HISTORY_MONTHS,
 ) -> ChoiceDataset:
-    """Long-format data from the settled decisions with ``start <= decision_date < end``."""
+    """Long-format data from the settled decisions with ``start <= decision_date < end``.
+
+    Only decisions whose panel date is ``min_history_months`` or more after the first month of
+    the warehouse's history are used.
+    """
+    if min_history_months < 0:
+        raise ValueError(f"min_history_months must be 0 or more, got {min_history_months}")
     decisions = settled_decisions(warehouse, start=start, end=end)
+    # A renewal settles when paid, a lapse only after the grace period: near the data horizon
+    # the settled decisions are mostly renewals. Only decisions whose whole window has passed
+    # count.
+    horizon = data_horizon(warehouse)
+    if horizon is not None:
+        window = timedelta(days=DECISION_WINDOW_DAYS[1])
+        closed = [d + window <= horizon for d in decisions["decision_date"]]
+        decisions = decisions[closed].reset_index(drop=True)
+    lag = timedelta(days=DECISION_WINDOW_DAYS[0])
+    decisions["as_of"] = [_month_start(d - lag) for d in decisions["decision_date"]]
+    first = history_start(warehouse)
+    earliest = _add_months(_month_start(first), min_history_months) if first else None
+    if earliest is not None:
+        decisions = decisions[decisions["as_of"] >= earliest].reset_index(drop=True)
     if decisions.empty:
         raise ValueError(
             f"no settled renewal decisions between {start or 'the start'} and {end or 'the end'}"
+            + (
+                f" with a panel date on or after {earliest} ({min_history_months} months into "
+                f"the history, which starts {first})"
+                if earliest is not None
+                else ""
+            )
         )
     rules = {t.code: t.eligibility for t in current_structure(warehouse).tiers}
     rules.update(eligibility or {})
-    lag = timedelta(days=DECISION_WINDOW_DAYS[0])
-    decisions["as_of"] = [_month_start(d - lag) for d in decisions["decision_date"]]
     panels = []
     for as_of in sorted(decisions["as_of"].unique()):
         panel = build_panel(warehouse, as_of)
@@ -119,7 +174,11 @@ def choice_dataset(
     rows = rows.reset_index(drop=True)
     benefits = tuple(sorted(c.removeprefix("use_") for c in panel.columns if c.startswith("use_")))
     members = Members.from_panel(rows, benefits, ranks)
-    center, scale = scale_traits(members.raw_traits)
+    # A trait no member differs in (say, payment lateness when no member's last renewal is in
+    # the history) is not identified: it is left out.
+    varies = members.raw_traits.std(axis=0) > 1e-9
+    traits = tuple(t for t, v in zip(TRAITS, varies, strict=True) if v)
+    center, scale = scale_traits(members.raw_traits[:, varies])
     tiers = tuple(sorted(ranks, key=lambda t: (ranks[t], t)))
     ref: dict[str, list[float]] = {}
     for st in structures.values():
@@ -129,6 +188,7 @@ def choice_dataset(
         tiers,
         dict(ranks),
         benefits,
+        traits=traits,
         trait_center=center,
         trait_scale=scale,
         ref_prices={code: float(np.mean(v)) for code, v in ref.items()},
@@ -158,6 +218,7 @@ def choice_dataset(
         blocks.append(block)
     long = pd.concat(blocks, ignore_index=True).sort_values(["_situation"], kind="stable")
     long = long.reset_index(drop=True)
+    spec = _identified(spec, long)
     return ChoiceDataset(
         X=long[spec.feature_names],
         chosen=long["_chosen"].to_numpy(),

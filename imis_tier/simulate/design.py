@@ -20,7 +20,9 @@ Features (``DesignSpec.feature_names``):
   nearly collinear with the constants and the optimiser then crawls; it also states the
   new-tier rule plainly: a new tier is its ``like`` tier, re-priced and with its own benefits.
 - ``price_x_<stage>``: price times a career-stage dummy (reference stage left out).
-- ``price_rise``: on the member's current tier only, the rise over what they last paid, in $100.
+- ``price_rise``: on the member's current tier only, the rise over what they last paid, in $100
+  (0 when what they last paid is not in the history: no reference, no rise). Left out when no
+  training decision faced a rise.
 - ``use.<benefit>``: ``log1p`` of the member's own use of the benefit in the prior 12 months, on
   tiers that include it; benefits without a usage measure are valued through the constants.
 - ``switch_up`` / ``switch_down``: a tier ranked above / at-or-below the current one, not it.
@@ -57,6 +59,7 @@ _TRAITS: dict[str, str] = {
     "committees_active": "flag",
     "email_opens_12m": "log1p",
 }
+TRAITS = tuple(_TRAITS)  # the columns of Members.raw_traits
 
 
 @dataclass(frozen=True)
@@ -68,14 +71,17 @@ class DesignSpec:
     usage_benefits: tuple[str, ...]
     price_stages: tuple[str, ...] = tuple(s for s in STAGES if s != REFERENCE_STAGE)
     lapse_stages: tuple[str, ...] = tuple(s for s in STAGES if s != REFERENCE_STAGE)
-    traits: tuple[str, ...] = tuple(_TRAITS)
-    trait_center: tuple[float, ...] = ()
+    traits: tuple[str, ...] = TRAITS
+    trait_center: tuple[float, ...] = ()  # one per trait in ``traits``
     trait_scale: tuple[float, ...] = ()
     ref_prices: Mapping[str, float] = field(default_factory=dict)
+    """Price of each known tier the ``price`` feature is measured from (conditioning only)."""
     constants: str = "tier"
     """``tier``: one constant per known tier; ``rank``: a membership constant plus a quadratic in
     rank (used when the history has no price change, so per-tier constants would absorb price)."""
-    """Price of each known tier the ``price`` feature is measured from (conditioning only)."""
+    price_rise: bool = True
+    """Whether ``price_rise`` is a feature: not when no member in the training history faced a
+    price above what they last paid (its coefficient would not be identified)."""
 
     @property
     def feature_names(self) -> list[str]:
@@ -88,7 +94,7 @@ class DesignSpec:
             *constants,
             "price",
             *(f"price_x_{s}" for s in self.price_stages),
-            "price_rise",
+            *(["price_rise"] if self.price_rise else []),
             *(f"use.{b}" for b in self.usage_benefits),
             "switch_up",
             "switch_down",
@@ -104,10 +110,10 @@ class Members:
     party_id: NDArray[np.int64]
     current: NDArray[np.object_]  # tier code held now
     current_rank: FloatArray
-    paid: FloatArray  # dues last paid, $
+    paid: FloatArray  # dues last paid, $ (NaN: not in the history)
     segments: dict[str, NDArray[np.object_]]
     use: NDArray[np.float32]  # (members, usage benefits) raw 12-month counts
-    raw_traits: NDArray[np.float64]  # (members, traits) before scaling
+    raw_traits: NDArray[np.float64]  # (members, TRAITS) before scaling
     nondues: FloatArray  # non-dues revenue, 12 months, $
     extra: dict[str, NDArray[Any]] = field(default_factory=dict)
 
@@ -149,7 +155,7 @@ class Members:
             party_id=np.asarray(panel["party_id"].astype("int64").to_numpy(), dtype=np.int64),
             current=tiers,
             current_rank=current_rank,
-            paid=np.asarray(paid.fillna(0.0).to_numpy(), dtype=np.float64),
+            paid=np.asarray(paid.to_numpy(dtype=np.float64, na_value=np.nan), dtype=np.float64),
             segments={
                 c: panel[c].astype(str).to_numpy(dtype=object)
                 for c in panel.columns
@@ -321,16 +327,16 @@ def design(
         X[:, j, col["price"]] = p - spec.ref_prices.get(source[tier.code], 0.0) / 100.0
         for s in spec.price_stages:
             X[:, j, col[f"price_x_{s}"]] = p * in_stage[s]
-        X[:, j, col["price_rise"]] = np.where(
-            is_current, np.maximum(prices[:, j] - members.paid, 0.0) / 100.0, 0.0
-        )
+        if spec.price_rise:
+            rise = np.fmax(prices[:, j] - members.paid, 0.0) / 100.0  # fmax: unknown paid -> 0
+            X[:, j, col["price_rise"]] = np.where(is_current, rise, 0.0)
         for b in tier.benefits:
             if b in benefit_index:
                 X[:, j, col[f"use.{b}"]] = log_use[:, benefit_index[b]]
         X[:, j, col["switch_up"]] = (~is_current) & (tier.rank >= members.current_rank)
         X[:, j, col["switch_down"]] = (~is_current) & (tier.rank < members.current_rank)
     lapse = J - 1
-    traits = members.raw_traits.copy()
+    traits = members.raw_traits[:, [TRAITS.index(t) for t in spec.traits]]
     if tenure_offset_years and "tenure_months" in spec.traits:
         k = spec.traits.index("tenure_months")
         traits[:, k] = np.log1p(np.expm1(traits[:, k]) + tenure_offset_years)

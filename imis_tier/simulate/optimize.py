@@ -1196,7 +1196,7 @@ def choice_model_response(
     kink_slope = kink_at = None
     if rise is not None:
         current = members.current[:, None] == np.asarray(alternatives, dtype=object)[None, :]
-        current &= factor > 0
+        current &= (factor > 0) & ~np.isnan(members.paid)[:, None]  # no reference price, no kink
         kink_slope = np.where(current, theta[rise] * factor / 100.0, 0.0)
         with np.errstate(divide="ignore", invalid="ignore"):
             kink_at = np.where(current, members.paid[:, None] / factor, 0.0)

@@ -32,6 +32,7 @@ import pandas as pd
 from scipy import stats
 
 from imis_tier.choice import ConditionalLogit
+from imis_tier.features import history_start
 from imis_tier.value._logit import fit_logit
 from imis_tier.value.economics import as_day
 from imis_tier.warehouse import Warehouse
@@ -231,15 +232,10 @@ def utilisation_trend(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def _first_invoice(warehouse: Warehouse) -> date:
-    row = warehouse.connection.execute("SELECT min(invoice_date) FROM dues_transactions").fetchone()
-    if not row or row[0] is None:
+    start = history_start(warehouse)
+    if start is None:
         raise ValueError("the warehouse has no dues invoices: sync before analysing benefits")
-    value = row[0]
-    return (
-        value
-        if isinstance(value, date) and not isinstance(value, datetime)
-        else pd.Timestamp(value).date()
-    )
+    return start
 
 
 # ------------------------------------------------------------------------ renewal decision data

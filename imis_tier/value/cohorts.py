@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import chi2
 
+from imis_tier.features import history_start
 from imis_tier.value._mle import FitError
 from imis_tier.value._truncated import Spells, fit_bdw_truncated, fit_sbg_truncated
 from imis_tier.value.bdw import BdWFit
@@ -83,8 +84,8 @@ def member_durations(
         """,
         {"as_of": day},
     ).df()
-    start = conn.execute("SELECT min(invoice_date) FROM dues_transactions").fetchone()
-    observed_from = pd.Timestamp(start[0]) if start and start[0] is not None else pd.Timestamp(day)
+    start = history_start(warehouse)
+    observed_from = pd.Timestamp(start if start is not None else day)
     return _durations(members, decisions, observed_from)
 
 

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from imis_tier.features import history_start
 from imis_tier.value.bgbb import BGBBFit, fit_bgbb
 from imis_tier.value.cohorts import CohortReport, cohort_retention
 from imis_tier.value.economics import CENT, as_day, money, tier_economics
@@ -194,8 +195,8 @@ def purchase_histories(warehouse: Warehouse, as_of: date) -> tuple[pd.DataFrame,
     complete years. Years run from the first dues invoice; a member's start in the year she
     joined (only complete years before ``as_of`` count)."""
     conn = warehouse.connection
-    first = conn.execute("SELECT min(invoice_date) FROM dues_transactions").fetchone()
-    start = pd.Timestamp(first[0]) if first and first[0] is not None else pd.Timestamp(as_of)
+    first = history_start(warehouse)
+    start = pd.Timestamp(first if first is not None else as_of)
     years = int((pd.Timestamp(as_of) - start).days // 365.25)
     if years < 1:
         return pd.DataFrame(columns=["x", "t_x", "n", "spend"]), 0
