@@ -81,6 +81,29 @@ def settled_decisions(
     return frame
 
 
+def _held_benefits(
+    warehouse: Warehouse,
+    rows: pd.DataFrame,
+    first: date | None,
+    rules: dict[str, Eligibility],
+) -> np.ndarray:
+    """Per decision: the benefits its tier gave at the renewal a year before (None: unknown)."""
+    references: dict[date, dict[str, frozenset[str]] | None] = {}
+    held = np.empty(len(rows), dtype=object)
+    for i, (decided, tier) in enumerate(zip(rows["decision_date"], rows["tier"], strict=True)):
+        month = _add_months(_month_start(decided), -12)
+        if month not in references:
+            known = first is not None and month >= first
+            references[month] = (
+                {t.code: t.benefits for t in structure_at(warehouse, month, eligibility=rules).tiers}
+                if known
+                else None
+            )
+        tiers = references[month]
+        held[i] = None if tiers is None else tiers.get(tier)
+    return held
+
+
 def _identified(spec: DesignSpec, long: pd.DataFrame) -> DesignSpec:
     """``spec`` without the features that are zero throughout the training data.
 
@@ -98,6 +121,7 @@ def _identified(spec: DesignSpec, long: pd.DataFrame) -> DesignSpec:
         trait_center=tuple(spec.trait_center[k] for k in kept),
         trait_scale=tuple(spec.trait_scale[k] for k in kept),
         price_rise="price_rise" in seen,
+        benefit_loss="benefit_loss" in seen,
     )
 
 
@@ -174,6 +198,7 @@ def choice_dataset(
     rows = rows.reset_index(drop=True)
     benefits = tuple(sorted(c.removeprefix("use_") for c in panel.columns if c.startswith("use_")))
     members = Members.from_panel(rows, benefits, ranks)
+    members = replace(members, held_benefits=_held_benefits(warehouse, rows, first, rules))
     # A trait no member differs in (say, payment lateness when no member's last renewal is in
     # the history) is not identified: it is left out.
     varies = members.raw_traits.std(axis=0) > 1e-9
@@ -185,9 +210,10 @@ def choice_dataset(
         for t in st.tiers:
             ref.setdefault(t.code, []).append(float(t.price))
     spec = DesignSpec(
-        tiers,
-        dict(ranks),
-        benefits,
+        benefit_loss=True,
+        tiers=tiers,
+        tier_ranks=dict(ranks),
+        usage_benefits=benefits,
         traits=traits,
         trait_center=center,
         trait_scale=scale,

@@ -20,6 +20,8 @@ Features (``DesignSpec.feature_names``):
   nearly collinear with the constants and the optimiser then crawls; it also states the
   new-tier rule plainly: a new tier is its ``like`` tier, re-priced and with its own benefits.
 - ``price_x_<stage>``: price times a career-stage dummy (reference stage left out).
+- ``benefit_loss``: on the member's current tier only, how many of the benefits it gave them at
+  their last renewal it no longer has (a loss felt at the next renewal, then forgotten).
 - ``price_rise``: on the member's current tier only, the rise over what they last paid, in $100
   (0 when what they last paid is not in the history: no reference, no rise). Left out when no
   training decision faced a rise.
@@ -33,7 +35,7 @@ Features (``DesignSpec.feature_names``):
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -82,6 +84,8 @@ class DesignSpec:
     price_rise: bool = True
     """Whether ``price_rise`` is a feature: not when no member in the training history faced a
     price above what they last paid (its coefficient would not be identified)."""
+    benefit_loss: bool = False
+    """Whether ``benefit_loss`` is a feature (specs fitted before it existed have none)."""
 
     @property
     def feature_names(self) -> list[str]:
@@ -95,6 +99,7 @@ class DesignSpec:
             "price",
             *(f"price_x_{s}" for s in self.price_stages),
             *(["price_rise"] if self.price_rise else []),
+            *(["benefit_loss"] if self.benefit_loss else []),
             *(f"use.{b}" for b in self.usage_benefits),
             "switch_up",
             "switch_down",
@@ -116,6 +121,9 @@ class Members:
     raw_traits: NDArray[np.float64]  # (members, TRAITS) before scaling
     nondues: FloatArray  # non-dues revenue, 12 months, $
     extra: dict[str, NDArray[Any]] = field(default_factory=dict)
+    # The benefits each member's current tier gave them when they last renewed (a frozenset per
+    # member, None where unknown): the reference a benefit loss is measured from.
+    held_benefits: NDArray[np.object_] | None = None
 
     def __len__(self) -> int:
         return int(self.party_id.shape[0])
@@ -184,7 +192,24 @@ class Members:
             raw_traits=self.raw_traits[idx],
             nondues=self.nondues[idx],
             extra={k: v[idx] for k, v in self.extra.items()},
+            held_benefits=None if self.held_benefits is None else self.held_benefits[idx],
         )
+
+    def holding(self, structure: TierStructure) -> Members:
+        """These members with ``structure``'s benefits of their current tier as the reference."""
+        tiers = {t.code: t.benefits for t in structure.tiers}
+        held = np.empty(len(self), dtype=object)
+        held[:] = [tiers.get(code) for code in self.current]
+        return replace(self, held_benefits=held)
+
+
+def _lost(held: NDArray[np.object_] | None, benefits: frozenset[str], n: int) -> FloatArray:
+    """How many benefits of each member's reference set ``benefits`` lacks (0 when unknown)."""
+    if held is None:
+        return np.zeros(n)
+    codes, sets = pd.factorize(pd.Series(held, dtype=object), use_na_sentinel=True)
+    counts = np.array([len(h - benefits) for h in sets] + [0], dtype=np.float64)
+    return counts[codes]  # the sentinel -1 picks the trailing 0
 
 
 def _raw_traits(panel: pd.DataFrame) -> FloatArray:
@@ -327,6 +352,9 @@ def design(
         X[:, j, col["price"]] = p - spec.ref_prices.get(source[tier.code], 0.0) / 100.0
         for s in spec.price_stages:
             X[:, j, col[f"price_x_{s}"]] = p * in_stage[s]
+        if spec.benefit_loss:
+            lost = _lost(members.held_benefits, tier.benefits, len(members))
+            X[:, j, col["benefit_loss"]] = np.where(is_current, lost, 0.0)
         if spec.price_rise:
             rise = np.fmax(prices[:, j] - members.paid, 0.0) / 100.0  # fmax: unknown paid -> 0
             X[:, j, col["price_rise"]] = np.where(is_current, rise, 0.0)

@@ -93,7 +93,7 @@ def simulate(
         structure, moves, like, label = scenario, {}, {}, "structure"
     ranks = {t.code: t.rank for t in status_quo.tiers}
     ranks.update({t.code: t.rank for t in structure.tiers if t.code not in ranks})
-    members = Members.from_panel(panel, model.spec_.usage_benefits, ranks)
+    members = Members.from_panel(panel, model.spec_.usage_benefits, ranks).holding(status_quo)
     if len(members) == 0:
         raise ValueError("the panel has no members to simulate")
     group_index, groups = _groups(panel, by)
@@ -334,6 +334,7 @@ def _run(
                     current=np.full(m, tier.code, dtype=object),
                     current_rank=np.full(m, float(tier.rank)),
                     paid=prices[:, j].copy(),
+                    held_benefits=None,  # a loss is felt once, at the first renewal
                 )
                 later = design(
                     held, structure, model.spec_, like=like, tenure_offset_years=float(cycle)

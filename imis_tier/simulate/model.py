@@ -53,6 +53,10 @@ class TierChoiceModel(BaseEstimator):
         history with a single price change cannot tell that reaction from whatever else changed
         around it (in the synthetic association, a benefit moved six months later), and with it
         the back-test of that benefit move was 1-2 points worse (``docs/scenarios.md``).
+    benefit_loss:
+        Add the reaction to losing benefits the member's tier gave them at their last renewal
+        (the ``benefit_loss`` feature: how many, on their current tier, felt at the next renewal
+        only), when the history shows a benefit leaving a tier.
 
     Attributes
     ----------
@@ -74,12 +78,14 @@ class TierChoiceModel(BaseEstimator):
         seed: int = 0,
         max_iter: int = 1000,
         price_rise: bool = False,
+        benefit_loss: bool = True,
     ) -> None:
         self.kind = kind
         self.mixed_draws = mixed_draws
         self.seed = seed
         self.max_iter = max_iter
         self.price_rise = price_rise
+        self.benefit_loss = benefit_loss
 
     # ------------------------------------------------------------------ fitting
 
@@ -110,12 +116,18 @@ class TierChoiceModel(BaseEstimator):
         """Fit on an already built :class:`ChoiceDataset`."""
         if self.kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, got {self.kind!r}")
-        if not self.price_rise and data.spec.price_rise:
-            data = replace(
-                data,
-                X=data.X.drop(columns="price_rise"),
-                spec=replace(data.spec, price_rise=False),
+        unwanted = [
+            name
+            for name, wanted in (("price_rise", self.price_rise), ("benefit_loss", self.benefit_loss))
+            if not wanted and name in data.spec.feature_names
+        ]
+        if unwanted:
+            spec = replace(
+                data.spec,
+                price_rise=data.spec.price_rise and self.price_rise,
+                benefit_loss=data.spec.benefit_loss and self.benefit_loss,
             )
+            data = replace(data, X=data.X.drop(columns=unwanted), spec=spec)
         estimator: ConditionalLogit | NestedLogit | MixedLogit
         if self.kind == "conditional":
             estimator = ConditionalLogit(max_iter=self.max_iter).fit(

@@ -1271,7 +1271,7 @@ def optimize_structure(
     from imis_tier.simulate.engine import simulate
 
     ranks = {t.code: t.rank for t in structure.tiers}
-    members = Members.from_panel(panel, model.spec_.usage_benefits, ranks)
+    members = Members.from_panel(panel, model.spec_.usage_benefits, ranks).holding(structure)
     if len(members) == 0:
         raise ValueError("the panel has no members holding a tier: nothing to optimise")
     response = choice_model_response(model, members, structure)

@@ -52,9 +52,10 @@ def default_groups(names: Sequence[str]) -> dict[str, list[str]]:
     """The uncertain inputs of a tier-choice model, grouped for a tornado, from parameter names.
 
     ``price`` with its ``price_x_*`` interactions form *price sensitivity*; ``price_rise`` is
-    *price-rise aversion*; ``switch_up``/``switch_down`` (or names with ``inertia``/``switch``)
-    are *switching cost*; each ``use.<benefit>`` is that benefit's value; each ``asc.<tier>`` (or
-    ``asc_<j>``) a tier constant. Parameters matching none (lapse traits, nest parameters) are
+    *price-rise aversion* and ``benefit_loss`` *benefit-loss aversion*; ``switch_up`` /
+    ``switch_down`` (or names with ``inertia``/``switch``) are *switching cost*; each
+    ``use.<benefit>`` is that benefit's value; each ``asc.<tier>`` (or ``asc_<j>``) a tier
+    constant. Parameters matching none (lapse traits, nest parameters) are
     left out: they describe members, not the structure.
     """
     groups: dict[str, list[str]] = {}
@@ -66,6 +67,8 @@ def default_groups(names: Sequence[str]) -> dict[str, list[str]]:
         low = name.lower()
         if low == "price_rise":
             add("price-rise aversion", name)
+        elif low == "benefit_loss":
+            add("benefit-loss aversion", name)
         elif low == "price" or low.startswith("price_x_") or low == "price_scaled":
             add("price sensitivity", name)
         elif low.startswith(("switch", "inertia", "current")):
@@ -453,4 +456,4 @@ def _members(
     members = Members.from_panel(panel, model.spec_.usage_benefits, ranks)
     if len(members) == 0:
         raise ValueError("the panel has no members holding a tier")
-    return members
+    return members.holding(status_quo or structure)
