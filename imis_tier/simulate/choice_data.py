@@ -19,7 +19,14 @@ import numpy as np
 import pandas as pd
 
 from imis_tier.features import build_panel, data_horizon, history_start
-from imis_tier.simulate.design import TRAITS, DesignSpec, Members, design, scale_traits
+from imis_tier.simulate.design import (
+    TRAITS,
+    DesignSpec,
+    HeldBenefits,
+    Members,
+    design,
+    scale_traits,
+)
 from imis_tier.simulate.structure_io import current_structure, structure_at
 from imis_tier.structure import LAPSE, Eligibility, TierStructure
 from imis_tier.warehouse import Warehouse
@@ -86,22 +93,21 @@ def _held_benefits(
     rows: pd.DataFrame,
     first: date | None,
     rules: dict[str, Eligibility],
-) -> np.ndarray:
-    """Per decision: the benefits its tier gave at the renewal a year before (None: unknown)."""
-    references: dict[date, dict[str, frozenset[str]] | None] = {}
-    held = np.empty(len(rows), dtype=object)
-    for i, (decided, tier) in enumerate(zip(rows["decision_date"], rows["tier"], strict=True)):
+) -> HeldBenefits:
+    """Per decision: the benefits its tier gave at the renewal a year before (unknown before
+    the history starts)."""
+    references: dict[date, dict[str, frozenset[str]]] = {}
+    held: list[frozenset[str] | None] = []
+    for decided, tier in zip(rows["decision_date"], rows["tier"], strict=True):
         month = _add_months(_month_start(decided), -12)
+        if first is None or month < first:
+            held.append(None)
+            continue
         if month not in references:
-            known = first is not None and month >= first
-            references[month] = (
-                {t.code: t.benefits for t in structure_at(warehouse, month, eligibility=rules).tiers}
-                if known
-                else None
-            )
-        tiers = references[month]
-        held[i] = None if tiers is None else tiers.get(tier)
-    return held
+            structure = structure_at(warehouse, month, eligibility=rules)
+            references[month] = {t.code: t.benefits for t in structure.tiers}
+        held.append(references[month].get(tier))
+    return HeldBenefits.of(held)
 
 
 def _identified(spec: DesignSpec, long: pd.DataFrame) -> DesignSpec:

@@ -121,9 +121,9 @@ class Members:
     raw_traits: NDArray[np.float64]  # (members, TRAITS) before scaling
     nondues: FloatArray  # non-dues revenue, 12 months, $
     extra: dict[str, NDArray[Any]] = field(default_factory=dict)
-    # The benefits each member's current tier gave them when they last renewed (a frozenset per
-    # member, None where unknown): the reference a benefit loss is measured from.
-    held_benefits: NDArray[np.object_] | None = None
+    # The benefits each member's current tier gave them when they last renewed: the reference a
+    # benefit loss is measured from (None: unknown for everyone).
+    held_benefits: HeldBenefits | None = None
 
     def __len__(self) -> int:
         return int(self.party_id.shape[0])
@@ -192,24 +192,36 @@ class Members:
             raw_traits=self.raw_traits[idx],
             nondues=self.nondues[idx],
             extra={k: v[idx] for k, v in self.extra.items()},
-            held_benefits=None if self.held_benefits is None else self.held_benefits[idx],
+            held_benefits=None if self.held_benefits is None else self.held_benefits.take(idx),
         )
 
     def holding(self, structure: TierStructure) -> Members:
         """These members with ``structure``'s benefits of their current tier as the reference."""
         tiers = {t.code: t.benefits for t in structure.tiers}
-        held = np.empty(len(self), dtype=object)
-        held[:] = [tiers.get(code) for code in self.current]
-        return replace(self, held_benefits=held)
+        return replace(self, held_benefits=HeldBenefits.of([tiers.get(c) for c in self.current]))
 
 
-def _lost(held: NDArray[np.object_] | None, benefits: frozenset[str], n: int) -> FloatArray:
-    """How many benefits of each member's reference set ``benefits`` lacks (0 when unknown)."""
-    if held is None:
-        return np.zeros(n)
-    codes, sets = pd.factorize(pd.Series(held, dtype=object), use_na_sentinel=True)
-    counts = np.array([len(h - benefits) for h in sets] + [0], dtype=np.float64)
-    return counts[codes]  # the sentinel -1 picks the trailing 0
+@dataclass(frozen=True)
+class HeldBenefits:
+    """Per member, a benefit set as an index into a few distinct sets (-1: unknown)."""
+
+    codes: NDArray[np.intp]
+    sets: tuple[frozenset[str], ...]
+
+    @classmethod
+    def of(cls, held: Sequence[frozenset[str] | None]) -> HeldBenefits:
+        values = np.empty(len(held), dtype=object)
+        values[:] = list(held)
+        codes, sets = pd.factorize(values, use_na_sentinel=True)
+        return cls(np.asarray(codes, dtype=np.intp), tuple(sets))
+
+    def take(self, idx: NDArray[np.intp] | slice) -> HeldBenefits:
+        return HeldBenefits(self.codes[idx], self.sets)
+
+    def lost(self, benefits: frozenset[str]) -> FloatArray:
+        """How many of each member's benefits ``benefits`` lacks (0 when unknown)."""
+        counts = np.array([len(h - benefits) for h in self.sets] + [0], dtype=np.float64)
+        return counts[self.codes]  # code -1 picks the trailing 0
 
 
 def _raw_traits(panel: pd.DataFrame) -> FloatArray:
@@ -352,8 +364,8 @@ def design(
         X[:, j, col["price"]] = p - spec.ref_prices.get(source[tier.code], 0.0) / 100.0
         for s in spec.price_stages:
             X[:, j, col[f"price_x_{s}"]] = p * in_stage[s]
-        if spec.benefit_loss:
-            lost = _lost(members.held_benefits, tier.benefits, len(members))
+        if spec.benefit_loss and members.held_benefits is not None:
+            lost = members.held_benefits.lost(tier.benefits)
             X[:, j, col["benefit_loss"]] = np.where(is_current, lost, 0.0)
         if spec.price_rise:
             rise = np.fmax(prices[:, j] - members.paid, 0.0) / 100.0  # fmax: unknown paid -> 0
