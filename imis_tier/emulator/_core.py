@@ -1284,6 +1284,7 @@ def _typed_values(spec: EntitySpec, doc: Mapping[str, Any]) -> dict[str, Any]:
         emails = w.unwrap(doc.get("Emails")) or []
         if emails and isinstance(emails[0], dict):
             given["Email"] = emails[0].get("Address")
+        given.update(_contact_given(doc))
         status = doc.get("Status")
         if isinstance(status, dict):
             given["Status"] = status.get("PartyStatusId")
@@ -1305,6 +1306,29 @@ def _typed_values(spec: EntitySpec, doc: Mapping[str, Any]) -> dict[str, Any]:
         given.pop("Id", None)
         given.pop("UniformId", None)
     return {k: v for k, v in given.items() if not isinstance(v, dict | list)}
+
+
+def _contact_given(doc: Mapping[str, Any]) -> dict[str, Any]:
+    """Party columns from a posted party's first address and phone."""
+    given: dict[str, Any] = {}
+    addresses = w.unwrap(doc.get("Addresses")) or []
+    full = addresses[0] if addresses and isinstance(addresses[0], dict) else {}
+    address = full.get("Address") if isinstance(full.get("Address"), dict) else {}
+    if address:
+        lines = w.unwrap(address.get("AddressLines")) or []
+        given["AddressLine"] = lines[0] if lines and isinstance(lines[0], str) else None
+        for column, name in (
+            ("City", "CityName"),
+            ("StateCode", "CountrySubEntityCode"),
+            ("StateName", "CountrySubEntityName"),
+            ("PostalCode", "PostalCode"),
+            ("CountryCode", "CountryCode"),
+        ):
+            given[column] = address.get(name)
+    phones = w.unwrap(doc.get("Phones")) or []
+    if phones and isinstance(phones[0], dict):
+        given["Phone"] = phones[0].get("Number")
+    return given
 
 
 def _prompt_filter(spec: EntitySpec, prompt: Prompt, value: str) -> flt.Filter:

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from imis_tier.emulator import _wire as w
+from imis_tier.emulator._contact import COUNTRY_NAMES
 
 Render = Callable[["EntitySpec", Mapping[str, Any], "RenderContext"], dict[str, Any]]
 
@@ -97,6 +98,13 @@ PARTY_KINDS: dict[str, str] = {
     "BirthYear": "int",
     "Autopay": "bool",
     "UpdatedOn": "datetime",
+    "AddressLine": "str",
+    "City": "str",
+    "StateCode": "str",
+    "StateName": "str",
+    "PostalCode": "str",
+    "CountryCode": "str",
+    "Phone": "str",
 }
 _PARTY_FIELDS = {name: name for name in PARTY_KINDS if not name.startswith("_")}
 _ADDITIONAL = (
@@ -122,6 +130,45 @@ def _status(code: str | None) -> dict[str, Any]:
     return w.typed(
         w.data_type("PartyStatusData", _NS_MEMBERSHIP),
         {"PartyStatusId": code, "Name": name, "Description": name},
+    )
+
+
+def _collection(type_name: str, values: list[Any]) -> dict[str, Any]:
+    return {"$type": w.data_type(type_name, _NS_MEMBERSHIP), "$values": values}
+
+
+def _address(row: Mapping[str, Any]) -> dict[str, Any]:
+    """The party's one address (``FullAddressData``, purpose ``Address``, preferred for all)."""
+    country = row.get("CountryCode")
+    city_line = " ".join(
+        part for part in (f"{row['City']},", row.get("StateCode"), row.get("PostalCode")) if part
+    )
+    lines = [row.get("AddressLine"), city_line, COUNTRY_NAMES.get(country or "", country)]
+    address = w.typed(
+        w.data_type("AddressData", _NS_MEMBERSHIP),
+        {
+            "AddressId": stable_guid(f"address:{row['PartyId']}"),
+            "AddressLines": _collection("AddressLineDataCollection", [row.get("AddressLine")]),
+            "CityName": row["City"],
+            "CountryCode": country,
+            "CountryName": COUNTRY_NAMES.get(country or ""),
+            "CountrySubEntityCode": row.get("StateCode"),
+            "CountrySubEntityName": row.get("StateName"),
+            "FullAddress": "\r\n".join(line for line in lines if line),
+            "PostalCode": row.get("PostalCode"),
+        },
+    )
+    return w.typed(
+        w.data_type("FullAddressData", _NS_MEMBERSHIP),
+        {
+            "AdditionalLines": _collection("AddressLineDataCollection", []),
+            "Address": address,
+            "AddressPurpose": "Address",
+            "Email": row.get("Email"),
+            "Phone": row.get("Phone"),
+            "IsPreferredMail": True,
+            "IsPreferredBill": True,
+        },
     )
 
 
@@ -156,6 +203,13 @@ def _render_party(spec: EntitySpec, row: Mapping[str, Any], ctx: RenderContext) 
             "$type": w.data_type("EmailDataCollection", _NS_MEMBERSHIP),
             "$values": [email],
         }
+    if row.get("City"):
+        fields["Addresses"] = _collection("FullAddressDataCollection", [_address(row)])
+    if row.get("Phone"):
+        phone = w.typed(
+            w.data_type("PhoneData", _NS_MEMBERSHIP), {"Number": row["Phone"], "PhoneType": "_Phone"}
+        )
+        fields["Phones"] = _collection("PhoneDataCollection", [phone])
     fields["Status"] = _status(row.get("Status"))
     fields["UpdateInformation"] = w.typed(
         w.data_type("EntityUpdateInformationData"),

@@ -13,6 +13,7 @@ from datetime import date, datetime
 import numpy as np
 import pandas as pd
 
+from imis_tier.emulator._contact import contact_columns
 from imis_tier.synthetic.tables import AssociationTables
 
 DEFAULT_BILLING_CYCLE = "Regular Membership Fees"
@@ -52,7 +53,8 @@ def party_frame(parties: pd.DataFrame, tiers: pd.DataFrame, stamp: datetime) -> 
         else {}
     )
     first, last = _s(parties, "first_name"), _s(parties, "last_name")
-    return pd.DataFrame(
+    contact = contact_columns(parties["party_id"], _s(parties, "region"))
+    frame = pd.DataFrame(
         {
             "_Kind": "Person",
             "PartyId": parties["party_id"].astype("int64"),
@@ -76,6 +78,7 @@ def party_frame(parties: pd.DataFrame, tiers: pd.DataFrame, stamp: datetime) -> 
             "UpdatedOn": _stamp(parties, stamp),
         }
     )
+    return pd.concat([frame, contact], axis=1)
 
 
 def organization_frame(parties: pd.DataFrame, first_id: int, stamp: datetime) -> pd.DataFrame:
