@@ -199,10 +199,7 @@ def _render_party(spec: EntitySpec, row: Mapping[str, Any], ctx: RenderContext) 
             w.data_type("EmailData", _NS_MEMBERSHIP),
             {"Address": row["Email"], "EmailType": "_Primary", "IsPrimary": True},
         )
-        fields["Emails"] = {
-            "$type": w.data_type("EmailDataCollection", _NS_MEMBERSHIP),
-            "$values": [email],
-        }
+        fields["Emails"] = _collection("EmailDataCollection", [email])
     if row.get("City"):
         fields["Addresses"] = _collection("FullAddressDataCollection", [_address(row)])
     if row.get("Phone"):

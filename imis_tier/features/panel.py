@@ -234,6 +234,12 @@ def build_labels(warehouse: Warehouse, as_of: date | datetime | str, *, horizon:
     ).df()
 
 
+def add_months(day: date, months: int) -> date:
+    """The first of the month ``months`` after (or before) ``day``'s month."""
+    index = day.year * 12 + day.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
 def month_starts(start: date, end: date) -> list[date]:
     out, current = [], date(start.year, start.month, 1)
     while current <= end:

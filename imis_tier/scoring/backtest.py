@@ -21,7 +21,7 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
-from imis_tier.features import build_labels, build_panel, data_horizon
+from imis_tier.features import add_months, build_labels, build_panel, data_horizon
 from imis_tier.features.panel import _as_date
 from imis_tier.scoring.member_model import OUTCOMES, MemberScoringModel, ScoringError, score_panel
 from imis_tier.scoring.metrics import (
@@ -32,7 +32,7 @@ from imis_tier.scoring.metrics import (
     lift_table,
     one_vs_rest_auc,
 )
-from imis_tier.scoring.pipeline import _DECISION_REACH_DAYS, _add_months, training_panel
+from imis_tier.scoring.pipeline import _DECISION_REACH_DAYS, training_panel
 from imis_tier.structure import LAPSE, TierStructure
 from imis_tier.warehouse import Warehouse
 
@@ -148,7 +148,7 @@ def default_backtest_date(warehouse: Warehouse, months_before: int = 9) -> date:
     horizon = data_horizon(warehouse)
     if horizon is None:
         raise ScoringError("the warehouse is empty: nothing to back-test")
-    return _add_months(horizon, -months_before)
+    return add_months(horizon, -months_before)
 
 
 def backtest(

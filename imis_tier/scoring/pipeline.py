@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from imis_tier.features import (
+    add_months,
     build_labels,
     build_panel,
     data_horizon,
@@ -90,11 +91,6 @@ class TrainingPanel:
         return (self.as_of_dates[0], self.horizon)
 
 
-def _add_months(day: date, months: int) -> date:
-    index = day.year * 12 + day.month - 1 + months
-    return date(index // 12, index % 12 + 1, 1)
-
-
 def training_panel(
     warehouse: Warehouse,
     as_of: date | datetime | str,
@@ -115,9 +111,9 @@ def training_panel(
     start = history_start(warehouse)
     if start is None:
         raise ScoringError("the warehouse has no dues history: sync or load exports first")
-    first = max(_add_months(day, -months), _add_months(start, min_history_months))
+    first = max(add_months(day, -months), add_months(start, min_history_months))
     frames, used = [], []
-    for month in month_starts(first, _add_months(day, -1)):
+    for month in month_starts(first, add_months(day, -1)):
         if month >= day:
             break
         labels = build_labels(warehouse, month, horizon=day)

@@ -12,13 +12,14 @@ features would be computed from (almost) nothing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
 
-from imis_tier.features import build_panel, data_horizon, history_start
+from imis_tier.features import add_months, build_panel, data_horizon, history_start
 from imis_tier.simulate.design import (
     TRAITS,
     DesignSpec,
@@ -62,11 +63,6 @@ def _month_start(d: date) -> date:
     return date(d.year, d.month, 1)
 
 
-def _add_months(d: date, months: int) -> date:
-    index = d.year * 12 + d.month - 1 + months
-    return date(index // 12, index % 12 + 1, 1)
-
-
 def settled_decisions(
     warehouse: Warehouse, *, start: date | None = None, end: date | None = None
 ) -> pd.DataFrame:
@@ -89,43 +85,35 @@ def settled_decisions(
 
 
 def _held_benefits(
-    warehouse: Warehouse,
-    rows: pd.DataFrame,
-    first: date | None,
-    rules: dict[str, Eligibility],
+    rows: pd.DataFrame, first: date | None, structure_at_month: Callable[[date], TierStructure]
 ) -> HeldBenefits:
     """Per decision: the benefits its tier gave at the renewal a year before (unknown before
     the history starts)."""
-    references: dict[date, dict[str, frozenset[str]]] = {}
+    benefits: dict[date, dict[str, frozenset[str]]] = {}
     held: list[frozenset[str] | None] = []
     for decided, tier in zip(rows["decision_date"], rows["tier"], strict=True):
-        month = _add_months(_month_start(decided), -12)
+        month = add_months(_month_start(decided), -12)
         if first is None or month < first:
             held.append(None)
             continue
-        if month not in references:
-            structure = structure_at(warehouse, month, eligibility=rules)
-            references[month] = {t.code: t.benefits for t in structure.tiers}
-        held.append(references[month].get(tier))
+        if month not in benefits:
+            benefits[month] = {t.code: t.benefits for t in structure_at_month(month).tiers}
+        held.append(benefits[month].get(tier))
     return HeldBenefits.of(held)
 
 
 def _identified(spec: DesignSpec, long: pd.DataFrame) -> DesignSpec:
     """``spec`` without the features that are zero throughout the training data.
 
-    Their coefficients are not identified (a short history has no payment record for members
-    whose last renewal predates it; a history without a price rise has no ``price_rise``).
+    Their coefficients are not identified (a benefit nobody used, a career stage nobody is in; a
+    history without a price rise has no ``price_rise``). Traits are pruned before scaling.
     """
     seen = {name for name in spec.feature_names if long[name].to_numpy().any()}
-    kept = [k for k, trait in enumerate(spec.traits) if f"lapse.{trait}" in seen]
     return replace(
         spec,
         usage_benefits=tuple(b for b in spec.usage_benefits if f"use.{b}" in seen),
         price_stages=tuple(s for s in spec.price_stages if f"price_x_{s}" in seen),
         lapse_stages=tuple(s for s in spec.lapse_stages if f"lapse.stage_{s}" in seen),
-        traits=tuple(spec.traits[k] for k in kept),
-        trait_center=tuple(spec.trait_center[k] for k in kept),
-        trait_scale=tuple(spec.trait_scale[k] for k in kept),
         price_rise="price_rise" in seen,
         benefit_loss="benefit_loss" in seen,
     )
@@ -158,7 +146,7 @@ def choice_dataset(
     lag = timedelta(days=DECISION_WINDOW_DAYS[0])
     decisions["as_of"] = [_month_start(d - lag) for d in decisions["decision_date"]]
     first = history_start(warehouse)
-    earliest = _add_months(_month_start(first), min_history_months) if first else None
+    earliest = add_months(_month_start(first), min_history_months) if first else None
     if earliest is not None:
         decisions = decisions[decisions["as_of"] >= earliest].reset_index(drop=True)
     if decisions.empty:
@@ -191,9 +179,14 @@ def choice_dataset(
         suffixes=("", "_panel"),
     )
     rows = rows.rename(columns={"from_tier": "tier"}).reset_index(drop=True)
-    structures: dict[date, TierStructure] = {}
-    for d in sorted({_month_start(x) for x in rows["decision_date"]}):
-        structures[d] = structure_at(warehouse, d, eligibility=rules)
+    cache: dict[date, TierStructure] = {}
+
+    def at(month: date) -> TierStructure:
+        if month not in cache:
+            cache[month] = structure_at(warehouse, month, eligibility=rules)
+        return cache[month]
+
+    structures = {d: at(d) for d in sorted({_month_start(x) for x in rows["decision_date"]})}
     ranks: dict[str, int] = {}
     for s in structures.values():
         ranks.update({t.code: t.rank for t in s.tiers})
@@ -204,7 +197,7 @@ def choice_dataset(
     rows = rows.reset_index(drop=True)
     benefits = tuple(sorted(c.removeprefix("use_") for c in panel.columns if c.startswith("use_")))
     members = Members.from_panel(rows, benefits, ranks)
-    members = replace(members, held_benefits=_held_benefits(warehouse, rows, first, rules))
+    members = replace(members, held_benefits=_held_benefits(rows, first, at))
     # A trait no member differs in (say, payment lateness when no member's last renewal is in
     # the history) is not identified: it is left out.
     varies = members.raw_traits.std(axis=0) > 1e-9

@@ -116,18 +116,13 @@ class TierChoiceModel(BaseEstimator):
         """Fit on an already built :class:`ChoiceDataset`."""
         if self.kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, got {self.kind!r}")
-        unwanted = [
-            name
-            for name, wanted in (("price_rise", self.price_rise), ("benefit_loss", self.benefit_loss))
-            if not wanted and name in data.spec.feature_names
-        ]
-        if unwanted:
-            spec = replace(
-                data.spec,
-                price_rise=data.spec.price_rise and self.price_rise,
-                benefit_loss=data.spec.benefit_loss and self.benefit_loss,
-            )
-            data = replace(data, X=data.X.drop(columns=unwanted), spec=spec)
+        spec = replace(
+            data.spec,
+            price_rise=data.spec.price_rise and self.price_rise,
+            benefit_loss=data.spec.benefit_loss and self.benefit_loss,
+        )
+        if spec != data.spec:
+            data = replace(data, X=data.X[spec.feature_names], spec=spec)
         estimator: ConditionalLogit | NestedLogit | MixedLogit
         if self.kind == "conditional":
             estimator = ConditionalLogit(max_iter=self.max_iter).fit(
