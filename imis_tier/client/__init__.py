@@ -48,6 +48,8 @@ from imis_tier.client.models import (
     Party,
     Payment,
     Person,
+    PhoneNumber,
+    PostalAddress,
     TaskDefinition,
     TaskResult,
 )
@@ -86,6 +88,8 @@ __all__ = [
     "Payment",
     "PermissionDenied",
     "Person",
+    "PhoneNumber",
+    "PostalAddress",
     "RateLimited",
     "RedactingFilter",
     "RequestSpec",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from functools import cache
@@ -55,6 +56,87 @@ class Party(ImisModel):
     renewed_thru_date: datetime | None = None
     chapter: str | None = None
     updated_on: datetime | None = None
+
+    @property
+    def addresses(self) -> tuple[PostalAddress, ...]:
+        """The party's addresses, read from the wire's ``Addresses`` (``FullAddressData`` items,
+        kept among the extras); empty when iMIS sent none."""
+        return tuple(
+            PostalAddress.from_wire(item)
+            for item in _items(self, "Addresses")
+            if isinstance(item, Mapping)
+        )
+
+    @property
+    def mailing_address(self) -> PostalAddress | None:
+        """The address marked preferred for mail, else the first; None without addresses."""
+        addresses = self.addresses
+        preferred = [address for address in addresses if address.is_preferred_mail]
+        return next(iter(preferred or addresses), None)
+
+    @property
+    def phones(self) -> tuple[PhoneNumber, ...]:
+        """The party's phone numbers, read from the wire's ``Phones`` (``PhoneData`` items)."""
+        return tuple(
+            PhoneNumber(str(item.get("Number") or ""), _text(item.get("PhoneType")))
+            for item in _items(self, "Phones")
+            if isinstance(item, Mapping)
+        )
+
+
+@dataclass(frozen=True)
+class PostalAddress:
+    """One of a party's addresses (iMIS's ``FullAddressData`` and its ``AddressData``)."""
+
+    purpose: str | None
+    lines: tuple[str, ...]
+    city: str | None
+    region: str | None
+    postal_code: str | None
+    country_code: str | None
+    country: str | None
+    full_address: str | None
+    address_id: str | None = None
+    is_preferred_mail: bool = False
+    is_preferred_bill: bool = False
+
+    @classmethod
+    def from_wire(cls, item: Mapping[str, Any]) -> PostalAddress:
+        """From a decoded ``FullAddressData`` (collections already lists, ``$type`` dropped)."""
+        inner = item.get("Address")
+        address: Mapping[str, Any] = inner if isinstance(inner, Mapping) else {}
+        lines = address.get("AddressLines") or ()
+        return cls(
+            purpose=_text(item.get("AddressPurpose")),
+            lines=tuple(str(line) for line in lines) if isinstance(lines, list | tuple) else (),
+            city=_text(address.get("CityName")),
+            region=_text(address.get("CountrySubEntityCode")),
+            postal_code=_text(address.get("PostalCode")),
+            country_code=_text(address.get("CountryCode")),
+            country=_text(address.get("CountryName")),
+            full_address=_text(address.get("FullAddress")),
+            address_id=_text(address.get("AddressId")),
+            is_preferred_mail=item.get("IsPreferredMail") is True,
+            is_preferred_bill=item.get("IsPreferredBill") is True,
+        )
+
+
+@dataclass(frozen=True)
+class PhoneNumber:
+    """One of a party's phone numbers (iMIS's ``PhoneData``)."""
+
+    number: str
+    phone_type: str | None
+
+
+def _items(model: ImisModel, member: str) -> list[Any]:
+    """The items of a collection member kept among a model's extras (a list once decoded)."""
+    value = (model.model_extra or {}).get(member)
+    return value if isinstance(value, list) else []
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
 
 
 class Person(Party):

@@ -53,6 +53,36 @@ def test_get_party_and_not_found(imis: Client):
     assert caught.value.status == 404 and caught.value.path == "/api/Party/99999999"
 
 
+def test_addresses_and_phones_are_typed_on_both_read_routes(imis: Client):
+    listed = next(p for p in imis.parties.list(max_items=60) if isinstance(p, Person))
+    fetched = imis.parties.get(listed.party_id)  # one party: the general decoding route
+    for person in (listed, fetched):
+        (address,) = person.addresses
+        assert address.purpose == "Address" and address.is_preferred_mail
+        assert address.city and address.postal_code and address.country_code
+        assert address.full_address is not None and address.full_address.startswith(
+            address.lines[0]
+        )
+        assert person.mailing_address == address
+        (phone,) = person.phones
+        assert phone.number and phone.phone_type == "_Phone"
+    assert listed.addresses == fetched.addresses and listed.phones == fetched.phones
+
+
+def test_mailing_address_prefers_the_mail_flag_and_tolerates_absence():
+    def full(city: str, preferred: bool) -> dict[str, Any]:
+        return {"Address": {"CityName": city}, "IsPreferredMail": preferred}
+
+    person = Person.model_validate(
+        {"PartyId": "1", "Addresses": [full("Leeds", False), full("York", True)]}
+    )
+    assert [a.city for a in person.addresses] == ["Leeds", "York"]
+    mailing = person.mailing_address
+    assert mailing is not None and mailing.city == "York" and mailing.lines == ()
+    bare = Person.model_validate({"PartyId": "2"})
+    assert bare.addresses == () and bare.phones == () and bare.mailing_address is None
+
+
 def test_filters_in_and_ne(imis: Client):
     students = list(imis.parties.list(CustomerTypeCode="in:NM|STU"))
     assert students and {p.customer_type_code for p in students} <= {"NM", "STU"}
