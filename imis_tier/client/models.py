@@ -78,7 +78,7 @@ class Party(ImisModel):
     def phones(self) -> tuple[PhoneNumber, ...]:
         """The party's phone numbers, read from the wire's ``Phones`` (``PhoneData`` items)."""
         return tuple(
-            PhoneNumber(str(item.get("Number") or ""), _text(item.get("PhoneType")))
+            PhoneNumber.from_wire(item)
             for item in _items(self, "Phones")
             if isinstance(item, Mapping)
         )
@@ -128,11 +128,16 @@ class PhoneNumber:
     number: str
     phone_type: str | None
 
+    @classmethod
+    def from_wire(cls, item: Mapping[str, Any]) -> PhoneNumber:
+        """From a decoded ``PhoneData``."""
+        return cls(str(item.get("Number") or ""), _text(item.get("PhoneType")))
+
 
 def _items(model: ImisModel, member: str) -> list[Any]:
     """The items of a collection member kept among a model's extras (a list once decoded)."""
     value = (model.model_extra or {}).get(member)
-    return value if isinstance(value, list) else []
+    return list(value) if isinstance(value, list | tuple) else []
 
 
 def _text(value: Any) -> str | None:
@@ -268,9 +273,8 @@ class EventRegistration(ImisModel):
     def function_codes(self) -> tuple[str, ...]:
         """Codes of the event functions (registration option, sessions) registered for, read
         from the wire's ``Functions.$values[].EventFunction`` (kept among the extras)."""
-        functions = (self.model_extra or {}).get("Functions") or ()
         codes = []
-        for item in functions if isinstance(functions, list | tuple) else ():
+        for item in _items(self, "Functions"):
             inner = item.get("EventFunction", item) if isinstance(item, Mapping) else item
             code = inner.get("EventFunctionCode") if isinstance(inner, Mapping) else inner
             if code is not None:
