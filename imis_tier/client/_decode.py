@@ -14,7 +14,19 @@ from imis_tier.client._codec import Entity, WireCodec
 from imis_tier.client.models import ImisModel, Organization, Party, Person, build
 
 M = TypeVar("M", bound=ImisModel)
-_PARTS = frozenset({"PersonName", "Status", "UpdateInformation", "PrimaryOrganization", "Emails"})
+# Composite members kept among a party's extras as received: those the model's fields read, and
+# those its typed views read when asked (``Party.addresses``, ``Party.phones``).
+_PARTS = frozenset(
+    {
+        "PersonName",
+        "Status",
+        "UpdateInformation",
+        "PrimaryOrganization",
+        "Emails",
+        "Addresses",
+        "Phones",
+    }
+)
 
 
 def party(codec: WireCodec, wire: Any) -> Party:
@@ -24,7 +36,8 @@ def party(codec: WireCodec, wire: Any) -> Party:
     (:mod:`imis_tier.client._party_wire`); both give the same model. The composite parts the
     model maps (``PersonName``, ``Status``, ``UpdateInformation``, ``PrimaryOrganization``,
     ``Emails``) are read field by field and also kept, as received, among the extras under their
-    wire names (``Status`` as ``StatusDetail``).
+    wire names (``Status`` as ``StatusDetail``); ``Addresses`` and ``Phones`` are kept as received
+    too, for the typed views that read them. Other members are decoded into the extras.
     """
     if _party_wire.is_wire(wire):
         return parties(codec)([wire])[0]

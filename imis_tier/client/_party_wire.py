@@ -9,8 +9,9 @@ order), so each value of a model is taken for the whole page by one C-level ``ma
 Python code run once per party.
 
 The composite parts the models read (``PersonName``, ``PrimaryOrganization``, ``Emails``,
-``Status``, ``UpdateInformation``) are decoded straight to dicts: they are kept, as received,
-among the extras, so msgspec builds them once and nothing copies them.
+``Status``, ``UpdateInformation``, and ``Addresses`` and ``Phones`` for the typed views) are
+decoded straight to dicts: they are kept, as received, among the extras, so msgspec builds them
+once and nothing copies or walks them.
 
 The structs forbid top-level members they do not declare: a page with anything else in it (a
 newer iMIS, a customised contract, a value of an unexpected type) is parsed the general way
@@ -97,10 +98,11 @@ class _Party(Struct, rename="pascal", **_STRICT):
     status: _Part = UNSET
     update_information: _Part = UNSET
     additional_attributes: _Properties | UnsetType = UNSET
+    # Read by the models' typed views only when asked: kept among the extras as received.
+    addresses: _Part = UNSET
+    phones: _Part = UNSET
     # Other documented PartyData members: not mapped by the models, kept decoded among the extras.
-    addresses: Any = UNSET
     alternate_ids: Any = UNSET
-    phones: Any = UNSET
     salutations: Any = UNSET
     social_networks: Any = UNSET
     websites: Any = UNSET
@@ -135,7 +137,8 @@ _MEMBERS = _Party.__struct_encode_fields__
 # Positions of the members in a row's tuple (msgspec.structs.astuple).
 _KIND, _PARTY_ID, _ID, _UNIFORM_ID, _NAME, _ORGANIZATION_NAME = range(6)
 _PERSON_NAME, _PRIMARY_ORGANIZATION, _EMAILS, _STATUS, _UPDATE, _ATTRIBUTES = range(6, 12)
-_OTHERS = range(12, len(_MEMBERS))
+_KEPT = (12, 13)  # Addresses, Phones
+_OTHERS = range(14, len(_MEMBERS))
 assert _MEMBERS[_PARTY_ID : _ORGANIZATION_NAME + 1] == (
     "PartyId",
     "Id",
@@ -151,6 +154,7 @@ assert _MEMBERS[_PERSON_NAME : _ATTRIBUTES + 1] == (
     "UpdateInformation",
     "AdditionalAttributes",
 )
+assert tuple(_MEMBERS[i] for i in _KEPT) == ("Addresses", "Phones")
 _astuple = msgspec.structs.astuple
 _to_builtins = msgspec.to_builtins
 
@@ -266,6 +270,7 @@ class _Plan(NamedTuple):
     texts: tuple[int, ...]  # string members the general route would read as dates if shaped so
     attribute_fields: tuple[tuple[int, _Target], ...]  # (position, (field, converter, type))
     attribute_extras: tuple[tuple[int, str], ...]  # (position, extra key)
+    kept: tuple[int, ...]  # Addresses / Phones present (kept as received)
     others: tuple[int, ...]  # other documented members present (kept decoded)
     has_organization: bool
     emails: int  # how many emails each row has (-1: no Emails member)
@@ -333,7 +338,10 @@ def _plan_for(shape: tuple[Any, ...]) -> _Plan | None:
         return None
     if emails == -1 and types[_EMAILS] is not UnsetType:
         return None  # an Emails member that is not an object
+    if any(types[i] not in (dict, UnsetType) for i in _KEPT):
+        return None
     fields = _field_map(cls)
+    kept = tuple(i for i in _KEPT if types[i] is dict)
     others = tuple(i for i in _OTHERS if types[i] is not UnsetType)
     if any(_MEMBERS[i] in fields for i in others):
         return None
@@ -364,6 +372,7 @@ def _plan_for(shape: tuple[Any, ...]) -> _Plan | None:
         texts,
         attribute_fields,
         attribute_extras,
+        kept,
         others,
         has_organization,
         emails,
@@ -489,6 +498,8 @@ def _build(plan: _Plan, codec: WireCodec, columns: list[Sequence[Any]]) -> list[
         extras["Emails"] = emails
     extras["StatusDetail"] = status
     extras["UpdateInformation"] = update
+    for i in plan.kept:
+        extras[_MEMBERS[i]] = columns[i]
     for i in plan.others:
         extras[_MEMBERS[i]] = list(map(codec.decode, columns[i]))
     if plan.attribute_fields or plan.attribute_extras:

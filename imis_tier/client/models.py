@@ -60,7 +60,7 @@ class Party(ImisModel):
     @property
     def addresses(self) -> tuple[PostalAddress, ...]:
         """The party's addresses, read from the wire's ``Addresses`` (``FullAddressData`` items,
-        kept among the extras); empty when iMIS sent none."""
+        kept among the extras as received); empty when iMIS sent none."""
         return tuple(
             PostalAddress.from_wire(item)
             for item in _items(self, "Addresses")
@@ -102,13 +102,12 @@ class PostalAddress:
 
     @classmethod
     def from_wire(cls, item: Mapping[str, Any]) -> PostalAddress:
-        """From a decoded ``FullAddressData`` (collections already lists, ``$type`` dropped)."""
+        """From a ``FullAddressData`` as received (collections as ``$values``) or decoded."""
         inner = item.get("Address")
         address: Mapping[str, Any] = inner if isinstance(inner, Mapping) else {}
-        lines = address.get("AddressLines") or ()
         return cls(
             purpose=_text(item.get("AddressPurpose")),
-            lines=tuple(str(line) for line in lines) if isinstance(lines, list | tuple) else (),
+            lines=tuple(str(line) for line in _collection(address.get("AddressLines"))),
             city=_text(address.get("CityName")),
             region=_text(address.get("CountrySubEntityCode")),
             postal_code=_text(address.get("PostalCode")),
@@ -130,13 +129,20 @@ class PhoneNumber:
 
     @classmethod
     def from_wire(cls, item: Mapping[str, Any]) -> PhoneNumber:
-        """From a decoded ``PhoneData``."""
+        """From a ``PhoneData``."""
         return cls(str(item.get("Number") or ""), _text(item.get("PhoneType")))
 
 
 def _items(model: ImisModel, member: str) -> list[Any]:
-    """The items of a collection member kept among a model's extras (a list once decoded)."""
-    value = (model.model_extra or {}).get(member)
+    """The items of a collection member kept among a model's extras."""
+    return _collection((model.model_extra or {}).get(member))
+
+
+def _collection(value: Any) -> list[Any]:
+    """The items of a collection as received (``{"$type": ..., "$values": [...]}``) or decoded
+    (a list); none for anything else."""
+    if isinstance(value, Mapping):
+        value = value.get("$values")
     return list(value) if isinstance(value, list | tuple) else []
 
 

@@ -67,6 +67,14 @@ def test_addresses_and_phones_are_typed_on_both_read_routes(imis: Client):
         (phone,) = person.phones
         assert phone.number and phone.phone_type == "_Phone"
     assert listed.addresses == fetched.addresses and listed.phones == fetched.phones
+    # Kept among the extras as iMIS sent them, on both routes; the views decode on demand.
+    for person in (listed, fetched):
+        kept = person.model_extra or {}
+        assert kept["Addresses"]["$type"].endswith("FullAddressDataCollection, Asi.Contracts")
+        (wire,) = kept["Addresses"]["$values"]
+        assert wire["Address"]["AddressLines"]["$values"] == list(listed.addresses[0].lines)
+        assert kept["Phones"]["$values"][0]["Number"] == listed.phones[0].number
+    assert listed.model_extra == fetched.model_extra
 
 
 def test_mailing_address_prefers_the_mail_flag_and_tolerates_absence():
