@@ -9,9 +9,11 @@ order), so each value of a model is taken for the whole page by one C-level ``ma
 Python code run once per party.
 
 The composite parts the models read (``PersonName``, ``PrimaryOrganization``, ``Emails``,
-``Status``, ``UpdateInformation``, and ``Addresses`` and ``Phones`` for the typed views) are
-decoded straight to dicts: they are kept, as received, among the extras, so msgspec builds them
-once and nothing copies or walks them.
+``Status``, ``UpdateInformation``) are decoded straight to dicts: they are kept, as received,
+among the extras, so msgspec builds them once and nothing copies them. ``Addresses`` and
+``Phones``, read only by the typed views, are not parsed at all: each is kept as its JSON text
+(``msgspec.Raw``, copied out of the page) and decoded as received when the extras are first read
+(see ``Party.__pydantic_extra__``).
 
 The structs forbid top-level members they do not declare: a page with anything else in it (a
 newer iMIS, a customised contract, a value of an unexpected type) is parsed the general way
@@ -35,10 +37,19 @@ from msgspec import UNSET, Struct, UnsetType, field
 
 from imis_tier.client._codec import _MISS, _SCALARS, WireCodec, loads
 from imis_tier.client._codec import _consume as consume
-from imis_tier.client.models import Organization, Party, Person, _field_map, _plan, _Target
+from imis_tier.client.models import (
+    _EXTRA_SLOT,
+    Organization,
+    Party,
+    Person,
+    _field_map,
+    _plan,
+    _Target,
+)
 
 _Text = str | None | UnsetType
 _Part = dict[str, Any] | UnsetType
+_Deferred = msgspec.Raw | UnsetType
 _STRICT: dict[str, Any] = {"forbid_unknown_fields": True, "gc": False, "omit_defaults": True}
 
 # ``$type`` annotations are decoded as literals: msgspec then hands back one shared string instead
@@ -98,9 +109,9 @@ class _Party(Struct, rename="pascal", **_STRICT):
     status: _Part = UNSET
     update_information: _Part = UNSET
     additional_attributes: _Properties | UnsetType = UNSET
-    # Read by the models' typed views only when asked: kept among the extras as received.
-    addresses: _Part = UNSET
-    phones: _Part = UNSET
+    # Read only by the models' typed views: kept as JSON text, decoded when first asked for.
+    addresses: _Deferred = UNSET
+    phones: _Deferred = UNSET
     # Other documented PartyData members: not mapped by the models, kept decoded among the extras.
     alternate_ids: Any = UNSET
     salutations: Any = UNSET
@@ -185,8 +196,14 @@ def is_wire(row: Any) -> bool:
 
 def to_wire(row: _Party) -> dict[str, Any]:
     """``row`` as the JSON object it was parsed from (for the general route)."""
-    wire: dict[str, Any] = _to_builtins(row)
+    wire: dict[str, Any] = _to_builtins(row, enc_hook=_decode_raw)
     return wire
+
+
+def _decode_raw(value: Any) -> Any:
+    if type(value) is msgspec.Raw:
+        return msgspec.json.decode(value)
+    raise TypeError(f"cannot encode {type(value).__name__}")
 
 
 # ------------------------------------------------------------------ shapes
@@ -338,10 +355,8 @@ def _plan_for(shape: tuple[Any, ...]) -> _Plan | None:
         return None
     if emails == -1 and types[_EMAILS] is not UnsetType:
         return None  # an Emails member that is not an object
-    if any(types[i] not in (dict, UnsetType) for i in _KEPT):
-        return None
     fields = _field_map(cls)
-    kept = tuple(i for i in _KEPT if types[i] is dict)
+    kept = tuple(i for i in _KEPT if types[i] is not UnsetType)
     others = tuple(i for i in _OTHERS if types[i] is not UnsetType)
     if any(_MEMBERS[i] in fields for i in others):
         return None
@@ -498,8 +513,8 @@ def _build(plan: _Plan, codec: WireCodec, columns: list[Sequence[Any]]) -> list[
         extras["Emails"] = emails
     extras["StatusDetail"] = status
     extras["UpdateInformation"] = update
-    for i in plan.kept:
-        extras[_MEMBERS[i]] = columns[i]
+    for i in plan.kept:  # copied: a Raw would otherwise keep the whole page's body alive
+        extras[_MEMBERS[i]] = list(map(_copy_raw, columns[i]))
     for i in plan.others:
         extras[_MEMBERS[i]] = list(map(codec.decode, columns[i]))
     if plan.attribute_fields or plan.attribute_extras:
@@ -518,12 +533,13 @@ def _build(plan: _Plan, codec: WireCodec, columns: list[Sequence[Any]]) -> list[
     consume(
         map(_set, models, repeat("__pydantic_fields_set__"), map(set, repeat(plan.fields_set, n)))
     )
-    consume(map(_set, models, repeat("__pydantic_extra__"), extra))
+    consume(map(_EXTRA_SLOT.__set__, models, extra))
     consume(map(_set, models, repeat("__pydantic_private__"), repeat(None, n)))
     return models
 
 
 _set = object.__setattr__
+_copy_raw = msgspec.Raw.copy
 
 
 def _dicts(

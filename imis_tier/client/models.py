@@ -19,6 +19,7 @@ from functools import cache
 from operator import itemgetter
 from typing import Any, NamedTuple, TypeVar, Union, get_args, get_origin
 
+import msgspec
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_pascal
 
@@ -36,6 +37,11 @@ class ImisModel(BaseModel):
 
 
 # ----------------------------------------------------------------- contacts
+_EXTRA_SLOT: Any = BaseModel.__dict__["__pydantic_extra__"]  # where pydantic keeps the extras
+_DEFERRED = ("Addresses", "Phones")
+_decode_json = msgspec.json.decode
+
+
 class Party(ImisModel):
     """A contact (``PartyData``): a :class:`Person` or an :class:`Organization`.
 
@@ -56,6 +62,26 @@ class Party(ImisModel):
     renewed_thru_date: datetime | None = None
     chapter: str | None = None
     updated_on: datetime | None = None
+
+    # A bulk read keeps a party's Addresses and Phones among the extras as JSON text
+    # (``msgspec.Raw``), decoded as received the first time the extras are read: most
+    # extractions never look at them, and parsing them would cost a quarter of reading the party.
+    # Everything that reads the extras (``model_extra``, attributes, dumps, equality, copies,
+    # pickling, pydantic's own serializer) goes through this property, so the text is never
+    # seen. (Two threads reading at once may both decode: same result, harmless.)
+    @property  # type: ignore[misc]
+    def __pydantic_extra__(self) -> dict[str, Any] | None:
+        extra: dict[str, Any] | None = _EXTRA_SLOT.__get__(self)
+        if extra is not None:
+            for key in _DEFERRED:
+                value = extra.get(key)
+                if type(value) is msgspec.Raw:
+                    extra[key] = _decode_json(value)
+        return extra
+
+    @__pydantic_extra__.setter
+    def __pydantic_extra__(self, extra: dict[str, Any] | None) -> None:
+        _EXTRA_SLOT.__set__(self, extra)
 
     @property
     def addresses(self) -> tuple[PostalAddress, ...]:

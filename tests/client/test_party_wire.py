@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import gc
+import pickle
 import threading
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -13,11 +14,12 @@ import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pydantic import TypeAdapter
 
 from imis_tier.client import Client, Organization, Party, Person, WireCodec, _decode, _party_wire
 from imis_tier.client._gc import gc_paused
 from imis_tier.client._paging import envelope_items
-from imis_tier.client.models import build
+from imis_tier.client.models import _EXTRA_SLOT, build
 
 CHICAGO = ZoneInfo("America/Chicago")
 _NS = "Asi.Soa.Membership.DataContracts"
@@ -402,3 +404,52 @@ def test_parse_page_leaves_the_body_untouched() -> None:
     before = copy.copy(body)
     _party_wire.parse_page(body)
     assert body == before
+
+
+def _with_contacts() -> bytes:
+    address = {
+        "$type": f"{_NS}.FullAddressData, Asi.Contracts",
+        "Address": {
+            "$type": f"{_NS}.AddressData, Asi.Contracts",
+            "AddressLines": {"$type": f"{_NS}.AddressLineDataCollection", "$values": ["1 Elm"]},
+            "CityName": "Leeds",
+            "Latitude": 53.8,  # a fraction: kept as received, not made a Decimal
+        },
+        "IsPreferredMail": True,
+    }
+    phone = {"$type": f"{_NS}.PhoneData, Asi.Contracts", "Number": "0113", "PhoneType": "_Phone"}
+    return _page(
+        _person(
+            Addresses={"$type": f"{_NS}.FullAddressDataCollection", "$values": [address]},
+            Phones={"$type": f"{_NS}.PhoneDataCollection", "$values": [phone]},
+        )
+    )
+
+
+_READERS = {
+    "model_extra": lambda p: p.model_extra,
+    "attribute": lambda p: {"Addresses": p.Addresses, "Phones": p.Phones},
+    "model_dump": lambda p: p.model_dump(),
+    "model_dump_json": lambda p: orjson.loads(p.model_dump_json()),
+    "nested in a dump": lambda p: TypeAdapter(list[Person]).dump_python([p])[0],
+    "pickle": lambda p: pickle.loads(pickle.dumps(p)).model_extra,
+    "deepcopy": lambda p: copy.deepcopy(p).model_extra,
+    "model_copy": lambda p: p.model_copy(update={"name": "x"}).model_extra,
+    "repr": lambda p: "'CityName': 'Leeds'" in repr(p) and "Raw" not in repr(p),
+    "typed views": lambda p: (p.addresses, p.phones),
+}
+
+
+@pytest.mark.parametrize("reader", list(_READERS))
+def test_addresses_and_phones_wait_as_json_text_until_anything_reads_the_extras(
+    reader: str,
+) -> None:
+    (fast,), (general,), _ = _both_routes(_with_contacts())
+    waiting = _EXTRA_SLOT.__get__(fast)
+    assert type(waiting["Addresses"]) is msgspec.Raw and type(waiting["Phones"]) is msgspec.Raw
+    assert _READERS[reader](fast) == _READERS[reader](general)
+    assert fast == general  # and nothing is left as text afterwards
+    assert not any(type(value) is msgspec.Raw for value in _EXTRA_SLOT.__get__(fast).values())
+    (address,) = fast.addresses
+    assert address.city == "Leeds" and address.lines == ("1 Elm",) and address.is_preferred_mail
+    assert fast.model_extra["Addresses"]["$values"][0]["Address"]["Latitude"] == 53.8  # type: ignore[index]
