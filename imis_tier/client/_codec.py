@@ -259,12 +259,37 @@ class WireCodec:
         return column if ":" not in joined else self._text_column(column)
 
     def _text_column(self, column: Sequence[str | None]) -> list[Any]:
-        # Dates already seen are one C-level lookup each; only the rest go through text().
+        # Dates already seen are one C-level lookup each; the strings left are parsed together.
         values = list(map(self._dates.get, column, column))
         if str in set(map(type, values)):
-            text = self.text
-            values = [text(v) if type(v) is str else v for v in values]
+            fresh = self._new_dates({v for v in values if type(v) is str})
+            values = list(map(fresh.get, values, values))
         return values
+
+    def _new_dates(self, strings: set[str]) -> dict[str, datetime | None]:
+        """The date-shaped ones among ``strings`` (none of them cached) parsed and cached: a
+        bulk read meets thousands of distinct dates, and one pass over them all is a fraction
+        of the cost of :meth:`text` for each."""
+        shaped = [v for v in filter(_DATE_RE.match, strings) if not v.startswith(NO_DATE)]
+        try:
+            parsed = list(map(datetime.fromisoformat, shaped))
+        except ValueError:  # a date-shaped string that is no date: parse_date names it
+            return {value: self.parse_date(value) for value in strings if _DATE_RE.match(value)}
+        tz = self._tz
+        fresh: dict[str, datetime | None] = dict.fromkeys(
+            (v for v in strings if v.startswith(NO_DATE) and _DATE_RE.match(v)), None
+        )
+        fresh.update(
+            zip(
+                shaped,
+                [d.replace(tzinfo=tz) if d.tzinfo is None else d.astimezone(tz) for d in parsed],
+                strict=True,
+            )
+        )
+        if len(self._dates) + len(fresh) > _DATE_CACHE_SIZE:
+            self._dates.clear()
+        self._dates.update(fresh)
+        return fresh
 
     def flat_value(self, value: Any) -> Any:
         """One scalar of a flat row decoded (a date string as a date, a fraction as Decimal)."""

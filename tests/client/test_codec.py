@@ -239,3 +239,28 @@ def test_column_wise_query_decoding_equals_row_wise() -> None:
 def test_codec_time_zone_is_fixed_once_dates_are_cached() -> None:
     with pytest.raises(AttributeError):
         codec.tz = UTC  # type: ignore[misc]
+
+
+def test_a_column_of_new_dates_is_read_as_each_value_alone_would_be() -> None:
+    column = [
+        "2025-12-31T00:00:00",
+        "2025-12-31T00:00:00",  # repeated within the column
+        "2024-03-10T02:30:00.5",
+        "2025-06-01T12:00:00Z",
+        "2025-06-01T14:00:00+02:00",
+        "0001-01-01T00:00:00",
+        "0001-01-01T00:00:00.000",
+        "at 10:30",
+        "2025-01-01T00:00:00 and more",
+        None,
+    ]
+    fresh = WireCodec(CHICAGO)
+    expected = [v if v is None else WireCodec(CHICAGO).text(v) for v in column]
+    assert fresh.scalar_column(column) == expected
+    assert fresh.scalar_column(column) == expected  # now from the cache
+    assert expected[5] is None and expected[3] == expected[4]
+
+
+def test_a_date_shaped_string_that_is_no_date_is_named_in_a_column_too() -> None:
+    with pytest.raises(ValueError, match="2025-02-30T00:00:00"):
+        WireCodec(CHICAGO).scalar_column(["2025-01-01T00:00:00", "2025-02-30T00:00:00"])
