@@ -87,22 +87,26 @@ class WireCodec:
         hit = self._dates.get(value, _MISS)
         if hit is not _MISS:
             return hit
-        if value.startswith(NO_DATE):
-            parsed = None
-        else:
-            try:
-                parsed = datetime.fromisoformat(value)
-            except ValueError as exc:
-                raise ValueError(f"not an iMIS date: {value!r}") from exc
-            if parsed.tzinfo is None:
-                parsed = parsed.replace(tzinfo=self._tz)
-            else:
-                parsed = parsed.astimezone(self._tz)
+        parsed = self._parse(value)
         if _DATE_RE.match(value):  # only strings text() reads as dates: a hit means a date
-            if len(self._dates) >= _DATE_CACHE_SIZE:
-                self._dates.clear()
-            self._dates[value] = parsed
+            self._remember({value: parsed})
         return parsed
+
+    def _parse(self, value: str) -> datetime | None:
+        if value.startswith(NO_DATE):
+            return None
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError as exc:
+            raise ValueError(f"not an iMIS date: {value!r}") from exc
+        if parsed.tzinfo is None:
+            return parsed.replace(tzinfo=self._tz)
+        return parsed.astimezone(self._tz)
+
+    def _remember(self, dates: dict[str, datetime | None]) -> None:
+        if len(self._dates) + len(dates) > _DATE_CACHE_SIZE:
+            self._dates.clear()
+        self._dates.update(dates)
 
     def text(self, value: str) -> Any:
         """A wire string: an aware datetime (or ``None``) when shaped like an iMIS date, else
@@ -267,28 +271,10 @@ class WireCodec:
         return values
 
     def _new_dates(self, strings: set[str]) -> dict[str, datetime | None]:
-        """The date-shaped ones among ``strings`` (none of them cached) parsed and cached: a
-        bulk read meets thousands of distinct dates, and one pass over them all is a fraction
-        of the cost of :meth:`text` for each."""
-        shaped = [v for v in filter(_DATE_RE.match, strings) if not v.startswith(NO_DATE)]
-        try:
-            parsed = list(map(datetime.fromisoformat, shaped))
-        except ValueError:  # a date-shaped string that is no date: parse_date names it
-            return {value: self.parse_date(value) for value in strings if _DATE_RE.match(value)}
-        tz = self._tz
-        fresh: dict[str, datetime | None] = dict.fromkeys(
-            (v for v in strings if v.startswith(NO_DATE) and _DATE_RE.match(v)), None
-        )
-        fresh.update(
-            zip(
-                shaped,
-                [d.replace(tzinfo=tz) if d.tzinfo is None else d.astimezone(tz) for d in parsed],
-                strict=True,
-            )
-        )
-        if len(self._dates) + len(fresh) > _DATE_CACHE_SIZE:
-            self._dates.clear()
-        self._dates.update(fresh)
+        """The date-shaped ones among ``strings`` (none of them cached) parsed and cached: one
+        pass over a column's new dates instead of :meth:`text` for each."""
+        fresh = {value: self._parse(value) for value in filter(_DATE_RE.match, strings)}
+        self._remember(fresh)
         return fresh
 
     def flat_value(self, value: Any) -> Any:

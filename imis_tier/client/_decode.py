@@ -11,21 +11,13 @@ from typing import Any, TypeVar
 
 from imis_tier.client import _party_wire, _query_wire
 from imis_tier.client._codec import Entity, WireCodec
-from imis_tier.client.models import ImisModel, Organization, Party, Person, build
+from imis_tier.client.models import _DEFERRED, ImisModel, Organization, Party, Person, build
 
 M = TypeVar("M", bound=ImisModel)
 # Composite members kept among a party's extras as received: those the model's fields read, and
 # those its typed views read when asked (``Party.addresses``, ``Party.phones``).
 _PARTS = frozenset(
-    {
-        "PersonName",
-        "Status",
-        "UpdateInformation",
-        "PrimaryOrganization",
-        "Emails",
-        "Addresses",
-        "Phones",
-    }
+    {"PersonName", "Status", "UpdateInformation", "PrimaryOrganization", "Emails", *_DEFERRED}
 )
 
 

@@ -38,10 +38,12 @@ from msgspec import UNSET, Struct, UnsetType, field
 from imis_tier.client._codec import _MISS, _SCALARS, WireCodec, loads
 from imis_tier.client._codec import _consume as consume
 from imis_tier.client.models import (
+    _DEFERRED,
     _EXTRA_SLOT,
     Organization,
     Party,
     Person,
+    _decode_json,
     _field_map,
     _plan,
     _Target,
@@ -148,8 +150,8 @@ _MEMBERS = _Party.__struct_encode_fields__
 # Positions of the members in a row's tuple (msgspec.structs.astuple).
 _KIND, _PARTY_ID, _ID, _UNIFORM_ID, _NAME, _ORGANIZATION_NAME = range(6)
 _PERSON_NAME, _PRIMARY_ORGANIZATION, _EMAILS, _STATUS, _UPDATE, _ATTRIBUTES = range(6, 12)
-_KEPT = (12, 13)  # Addresses, Phones
-_OTHERS = range(14, len(_MEMBERS))
+_KEPT = tuple(_MEMBERS.index(name) for name in _DEFERRED)  # kept as JSON text until read
+_OTHERS = range(max(_KEPT) + 1, len(_MEMBERS))
 assert _MEMBERS[_PARTY_ID : _ORGANIZATION_NAME + 1] == (
     "PartyId",
     "Id",
@@ -165,7 +167,7 @@ assert _MEMBERS[_PERSON_NAME : _ATTRIBUTES + 1] == (
     "UpdateInformation",
     "AdditionalAttributes",
 )
-assert tuple(_MEMBERS[i] for i in _KEPT) == ("Addresses", "Phones")
+assert _KEPT == (_ATTRIBUTES + 1, _ATTRIBUTES + 2)
 _astuple = msgspec.structs.astuple
 _to_builtins = msgspec.to_builtins
 
@@ -202,7 +204,7 @@ def to_wire(row: _Party) -> dict[str, Any]:
 
 def _decode_raw(value: Any) -> Any:
     if type(value) is msgspec.Raw:
-        return msgspec.json.decode(value)
+        return _decode_json(value)
     raise TypeError(f"cannot encode {type(value).__name__}")
 
 
@@ -287,7 +289,7 @@ class _Plan(NamedTuple):
     texts: tuple[int, ...]  # string members the general route would read as dates if shaped so
     attribute_fields: tuple[tuple[int, _Target], ...]  # (position, (field, converter, type))
     attribute_extras: tuple[tuple[int, str], ...]  # (position, extra key)
-    kept: tuple[int, ...]  # Addresses / Phones present (kept as received)
+    kept: tuple[int, ...]  # Addresses / Phones present (kept as JSON text until read)
     others: tuple[int, ...]  # other documented members present (kept decoded)
     has_organization: bool
     emails: int  # how many emails each row has (-1: no Emails member)
