@@ -8,12 +8,13 @@ a page nearly all share one shape (the same members, the same additional attribu
 order), so each value of a model is taken for the whole page by one C-level ``map`` instead of by
 Python code run once per party.
 
-The composite parts the models read (``PersonName``, ``PrimaryOrganization``, ``Emails``,
-``Status``, ``UpdateInformation``) are decoded straight to dicts: they are kept, as received,
-among the extras, so msgspec builds them once and nothing copies them. ``Addresses`` and
-``Phones``, read only by the typed views, are not parsed at all: each is kept as its JSON text
-(``msgspec.Raw``, copied out of the page) and decoded as received when the extras are first read
-(see ``Party.__pydantic_extra__``).
+The composite parts (``PersonName``, ``PrimaryOrganization``, ``Emails``, ``Status``,
+``UpdateInformation``, ``Addresses``, ``Phones``) are not parsed with the page: each is kept as
+its JSON text (``msgspec.Raw``, copied out of the page) and decoded as received when the party's
+extras are first read (see ``Party.__pydantic_extra__``). The few values the models map from
+them (a name, the primary email, the status, the update stamp) are read a column at a time: the
+texts of one part across the page are joined into one JSON array and parsed by msgspec into small
+views that declare only those values.
 
 The structs forbid top-level members they do not declare: a page with anything else in it (a
 newer iMIS, a customised contract, a value of an unexpected type) is parsed the general way
@@ -26,10 +27,10 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from itertools import repeat
-from operator import attrgetter, itemgetter
+from operator import attrgetter, itemgetter, setitem
 from typing import Any, Literal, NamedTuple, get_args
 
 import msgspec
@@ -50,8 +51,7 @@ from imis_tier.client.models import (
 )
 
 _Text = str | None | UnsetType
-_Part = dict[str, Any] | UnsetType
-_Deferred = msgspec.Raw | UnsetType
+_Part = msgspec.Raw | UnsetType
 _STRICT: dict[str, Any] = {"forbid_unknown_fields": True, "gc": False, "omit_defaults": True}
 
 # ``$type`` annotations are decoded as literals: msgspec then hands back one shared string instead
@@ -104,16 +104,15 @@ class _Party(Struct, rename="pascal", **_STRICT):
     uniform_id: _Text = UNSET
     name: _Text = UNSET
     organization_name: _Text = UNSET
-    # The composite parts the models map, kept among the extras as received.
+    # The composite parts: kept as JSON text, decoded when the extras are first read.
     person_name: _Part = UNSET
     primary_organization: _Part = UNSET
     emails: _Part = UNSET
     status: _Part = UNSET
     update_information: _Part = UNSET
     additional_attributes: _Properties | UnsetType = UNSET
-    # Read only by the models' typed views: kept as JSON text, decoded when first asked for.
-    addresses: _Deferred = UNSET
-    phones: _Deferred = UNSET
+    addresses: _Part = UNSET
+    phones: _Part = UNSET
     # Other documented PartyData members: not mapped by the models, kept decoded among the extras.
     alternate_ids: Any = UNSET
     salutations: Any = UNSET
@@ -145,13 +144,58 @@ class _Page(Struct, rename="pascal"):
     next_offset: int | None = None
 
 
+# Views of the parts the models map, holding only what they read (any other member is skipped).
+class _View(Struct, rename="pascal", gc=False):
+    pass
+
+
+class _NameView(_View):
+    first_name: Any = None
+    last_name: Any = None
+
+
+class _OrganizationView(_View):
+    name: Any = None
+
+
+class _EmailView(_View):
+    address: Any = None
+    is_primary: Any = None
+
+
+class _EmailsView(_View, rename={"values": "$values"}):
+    values: list[_EmailView] | None = None
+
+
+class _StatusView(_View):
+    party_status_id: Any = None
+
+
+class _UpdateView(_View):
+    updated_on: Any = None
+
+
 _PAGE = msgspec.json.Decoder(_Page)
 _MEMBERS = _Party.__struct_encode_fields__
 # Positions of the members in a row's tuple (msgspec.structs.astuple).
 _KIND, _PARTY_ID, _ID, _UNIFORM_ID, _NAME, _ORGANIZATION_NAME = range(6)
 _PERSON_NAME, _PRIMARY_ORGANIZATION, _EMAILS, _STATUS, _UPDATE, _ATTRIBUTES = range(6, 12)
-_KEPT = tuple(_MEMBERS.index(name) for name in _DEFERRED)  # kept as JSON text until read
-_OTHERS = range(max(_KEPT) + 1, len(_MEMBERS))
+_ADDRESSES, _PHONES = 12, 13
+# The parts kept as JSON text until read, by position, with the extras key each is kept under.
+_KEPT = {
+    i: "StatusDetail" if _MEMBERS[i] == "Status" else _MEMBERS[i]
+    for i in (*range(_PERSON_NAME, _ATTRIBUTES), _ADDRESSES, _PHONES)
+}
+_OTHERS = range(_PHONES + 1, len(_MEMBERS))
+# The parts read through views, and where each one's column of views is added to the columns.
+_VIEWED: dict[int, msgspec.json.Decoder[list[Any]]] = {
+    _PERSON_NAME: msgspec.json.Decoder(list[_NameView]),
+    _PRIMARY_ORGANIZATION: msgspec.json.Decoder(list[_OrganizationView]),
+    _EMAILS: msgspec.json.Decoder(list[_EmailsView]),
+    _STATUS: msgspec.json.Decoder(list[_StatusView]),
+    _UPDATE: msgspec.json.Decoder(list[_UpdateView]),
+}
+_VIEW_OF = {part: len(_MEMBERS) + k for k, part in enumerate(_VIEWED)}
 assert _MEMBERS[_PARTY_ID : _ORGANIZATION_NAME + 1] == (
     "PartyId",
     "Id",
@@ -167,7 +211,8 @@ assert _MEMBERS[_PERSON_NAME : _ATTRIBUTES + 1] == (
     "UpdateInformation",
     "AdditionalAttributes",
 )
-assert _KEPT == (_ATTRIBUTES + 1, _ATTRIBUTES + 2)
+assert _MEMBERS[_ADDRESSES : _PHONES + 1] == ("Addresses", "Phones")
+assert sorted(_KEPT.values()) == sorted(_DEFERRED)
 _astuple = msgspec.structs.astuple
 _to_builtins = msgspec.to_builtins
 
@@ -214,6 +259,10 @@ def _decode_raw(value: Any) -> Any:
 # together by the plan worked out (once, and cached) for that shape.
 
 _NAME_OF = attrgetter("name")
+_FIRST_NAME, _LAST_NAME = attrgetter("first_name"), attrgetter("last_name")
+_STATUS_ID, _UPDATED_ON = attrgetter("party_status_id"), attrgetter("updated_on")
+_ADDRESS = attrgetter("address")
+_Raw = msgspec.Raw
 _VALUE_OF = attrgetter("value")
 _VALUES_OF = attrgetter("values")
 _TYPE_OF = attrgetter("type")
@@ -223,7 +272,7 @@ _NONE = type(None)
 _DATE_START = re.compile(r"(?:\A|\x00)\d{4}-\d\d-\d\dT")
 
 
-def _page_shape(columns: list[tuple[Any, ...]], n: int) -> tuple[Any, ...] | None:
+def _page_shape(columns: list[Sequence[Any]], n: int) -> tuple[Any, ...] | None:
     """The shape every one of the ``n`` rows has (as :func:`_shapes` gives it), or None when
     they differ: one pass per feature over the whole page instead of a tuple per row."""
     kinds = set(columns[_KIND])
@@ -249,27 +298,21 @@ def _page_shape(columns: list[tuple[Any, ...]], n: int) -> tuple[Any, ...] | Non
             return None
         names = tuple(name.pop() for name in found)
     count = -1
-    if shape[_EMAILS] is dict:
-        counts = set(map(len, map(dict.get, columns[_EMAILS], repeat("$values"), repeat(()))))
+    if shape[_EMAILS] is _Raw:
+        counts = set(map(len, map(_email_list, columns[_VIEW_OF[_EMAILS]])))
         if len(counts) != 1:
             return None
         count = counts.pop()
-    elif shape[_EMAILS] is not UnsetType:
-        return None
     return (*shape, names, count)
 
 
-def _shapes(columns: list[tuple[Any, ...]], n: int) -> list[tuple[Any, ...]]:
+def _shapes(columns: list[Sequence[Any]], n: int) -> list[tuple[Any, ...]]:
     """The shape of each of the ``n`` rows whose members are ``columns``."""
     attributes = columns[_ATTRIBUTES]
     if UnsetType in set(map(type, attributes)):
         attributes = tuple(_NO_ATTRIBUTES if a is UNSET else a for a in attributes)
     names = map(tuple, map(map, repeat(_NAME_OF), map(_VALUES_OF, attributes)))
-    emails = columns[_EMAILS]
-    if set(map(type, emails)) == {dict}:
-        counts: Any = map(len, map(dict.get, emails, repeat("$values"), repeat(())))
-    else:
-        counts = (len(e.get("$values") or ()) if type(e) is dict else -1 for e in emails)
+    counts = (-1 if e is None else len(_email_list(e)) for e in columns[_VIEW_OF[_EMAILS]])
     features: list[Any] = [columns[_KIND]]
     features.extend(map(type, columns[i]) for i in range(1, _OTHERS.start))
     for i in _OTHERS:  # usually absent from every row
@@ -278,6 +321,10 @@ def _shapes(columns: list[tuple[Any, ...]], n: int) -> list[tuple[Any, ...]]:
     features.append(names)
     features.append(counts)
     return list(zip(*features, strict=False))
+
+
+def _email_list(view: _EmailsView) -> list[_EmailView]:
+    return view.values or []
 
 
 class _Plan(NamedTuple):
@@ -289,7 +336,7 @@ class _Plan(NamedTuple):
     texts: tuple[int, ...]  # string members the general route would read as dates if shaped so
     attribute_fields: tuple[tuple[int, _Target], ...]  # (position, (field, converter, type))
     attribute_extras: tuple[tuple[int, str], ...]  # (position, extra key)
-    kept: tuple[int, ...]  # Addresses / Phones present (kept as JSON text until read)
+    kept: tuple[int, ...]  # the parts present (kept as JSON text until read)
     others: tuple[int, ...]  # other documented members present (kept decoded)
     has_organization: bool
     emails: int  # how many emails each row has (-1: no Emails member)
@@ -339,7 +386,7 @@ def _plan_for(shape: tuple[Any, ...]) -> _Plan | None:
     types = shape[: len(_MEMBERS)]
     if kind == _PERSON:
         cls: type[Party] = Person
-        if types[_PERSON_NAME] is not dict or types[_ORGANIZATION_NAME] is not UnsetType:
+        if types[_PERSON_NAME] is not _Raw or types[_ORGANIZATION_NAME] is not UnsetType:
             return None
     elif kind == _ORGANIZATION:
         cls = Organization
@@ -349,14 +396,10 @@ def _plan_for(shape: tuple[Any, ...]) -> _Plan | None:
         return None
     if any(types[i] is not str for i in (_PARTY_ID, _ID, _UNIFORM_ID, _NAME)):
         return None
-    if any(types[i] is not dict for i in (_STATUS, _UPDATE)):
+    if any(types[i] is not _Raw for i in (_STATUS, _UPDATE)):
         return None
     if types[_ATTRIBUTES] not in (_Properties, UnsetType):
         return None
-    if types[_PRIMARY_ORGANIZATION] not in (dict, UnsetType):
-        return None
-    if emails == -1 and types[_EMAILS] is not UnsetType:
-        return None  # an Emails member that is not an object
     fields = _field_map(cls)
     kept = tuple(i for i in _KEPT if types[i] is not UnsetType)
     others = tuple(i for i in _OTHERS if types[i] is not UnsetType)
@@ -367,7 +410,7 @@ def _plan_for(shape: tuple[Any, ...]) -> _Plan | None:
         return None
     attribute_fields, attribute_extras = routed
 
-    has_organization = types[_PRIMARY_ORGANIZATION] is dict
+    has_organization = types[_PRIMARY_ORGANIZATION] is _Raw
     fields_set = {"party_id", "id", "uniform_id", "name", "status", "updated_on"}
     if cls is Person:
         fields_set.update(("first_name", "last_name"))
@@ -427,13 +470,13 @@ def build_page(codec: WireCodec, rows: Sequence[_Party]) -> tuple[list[Party | N
     built: list[Party | None] = [None] * n
     if not n:
         return built, []
-    columns = list(zip(*map(_astuple, rows), strict=True))
     groups: dict[tuple[Any, ...], list[int] | None]
     try:
-        shape = _page_shape(columns, n)
-        shapes = [] if shape is not None else _shapes(columns, n)
-    except (TypeError, AttributeError):
-        return built, list(range(n))  # e.g. an Emails member whose $values is not a list
+        columns = _columns(rows)
+    except ValueError:  # msgspec's errors: a part of another shape (null, a list of strings...)
+        return built, list(range(n))
+    shape = _page_shape(columns, n)
+    shapes = [] if shape is not None else _shapes(columns, n)
     if shape is not None:
         groups = {shape: None}  # the whole page
     else:
@@ -464,7 +507,27 @@ def build_page(codec: WireCodec, rows: Sequence[_Party]) -> tuple[list[Party | N
     return built, left
 
 
-def _taker(positions: list[int] | None) -> Callable[[tuple[Any, ...]], Sequence[Any]]:
+def _columns(rows: Sequence[_Party]) -> list[Sequence[Any]]:
+    """The rows' members a column each, then the views of the parts read through views
+    (:data:`_VIEW_OF`); a ``ValueError`` when a part does not fit its view."""
+    columns: list[Sequence[Any]] = list(zip(*map(_astuple, rows), strict=True))
+    columns.extend(_views(columns[part], decoder) for part, decoder in _VIEWED.items())
+    return columns
+
+
+def _views(parts: Sequence[Any], decoder: msgspec.json.Decoder[list[Any]]) -> list[Any]:
+    """The view of each part in a column (None where the party lacks it), parsed in one call."""
+    if not parts.count(UNSET):
+        return decoder.decode(b"".join((b"[", b",".join(parts), b"]")))
+    found = iter(decoder.decode(b"".join((b"[", b",".join(filter(_is_set, parts)), b"]"))))
+    return [None if part is UNSET else next(found) for part in parts]
+
+
+def _is_set(value: Any) -> bool:
+    return value is not UNSET
+
+
+def _taker(positions: list[int] | None) -> Callable[[Sequence[Any]], Sequence[Any]]:
     if positions is None:
         return lambda column: column
     if len(positions) == 1:
@@ -482,41 +545,34 @@ def _build(plan: _Plan, codec: WireCodec, columns: list[Sequence[Any]]) -> list[
         if ":" in joined and _DATE_START.search(joined):
             return None  # a date-shaped id or name: the general route converts it
     fields = _field_map(plan.cls)
-    person, organization = columns[_PERSON_NAME], columns[_PRIMARY_ORGANIZATION]
-    emails, status, update = columns[_EMAILS], columns[_STATUS], columns[_UPDATE]
+    person = columns[_VIEW_OF[_PERSON_NAME]]
+    status, update = columns[_VIEW_OF[_STATUS]], columns[_VIEW_OF[_UPDATE]]
     values: dict[str, Sequence[Any]] = {
         "party_id": columns[_PARTY_ID],
         "id": columns[_ID],
         "uniform_id": columns[_UNIFORM_ID],
         "name": columns[_NAME],
-        "status": _coerced(_part_values(status, "PartyStatusId"), fields["Status"]),
-        "updated_on": _stamps(codec, _part_values(update, "UpdatedOn")),
+        "status": _coerced(list(map(_STATUS_ID, status)), fields["Status"]),
+        "updated_on": _stamps(codec, list(map(_UPDATED_ON, update))),
     }
     if plan.cls is Person:
-        values["first_name"] = _coerced(_part_values(person, "FirstName"), fields["FirstName"])
-        values["last_name"] = _coerced(_part_values(person, "LastName"), fields["LastName"])
+        values["first_name"] = _coerced(list(map(_FIRST_NAME, person)), fields["FirstName"])
+        values["last_name"] = _coerced(list(map(_LAST_NAME, person)), fields["LastName"])
         if plan.has_organization:
             values["organization_name"] = _coerced(
-                _part_values(organization, "Name"), fields["OrganizationName"]
+                list(map(_NAME_OF, columns[_VIEW_OF[_PRIMARY_ORGANIZATION]])),
+                fields["OrganizationName"],
             )
     else:
         values["organization_name"] = columns[_ORGANIZATION_NAME]
     if plan.emails > 0:
-        lists = list(map(itemgetter("$values"), emails))
+        lists = list(map(_VALUES_OF, columns[_VIEW_OF[_EMAILS]]))
         first = map(itemgetter(0), lists) if plan.emails == 1 else map(_primary, lists)
-        values["email"] = _coerced(_part_values(list(first), "Address"), fields["Email"])
+        values["email"] = _coerced(list(map(_ADDRESS, first)), fields["Email"])
 
     extras: dict[str, Sequence[Any]] = {}
-    if plan.cls is Person:
-        extras["PersonName"] = person
-    if plan.has_organization:
-        extras["PrimaryOrganization"] = organization
-    if plan.emails != -1:
-        extras["Emails"] = emails
-    extras["StatusDetail"] = status
-    extras["UpdateInformation"] = update
     for i in plan.kept:  # copied: a Raw would otherwise keep the whole page's body alive
-        extras[_MEMBERS[i]] = list(map(_copy_raw, columns[i]))
+        extras[_KEPT[i]] = list(map(_copy_raw, columns[i]))
     for i in plan.others:
         extras[_MEMBERS[i]] = list(map(codec.decode, columns[i]))
     if plan.attribute_fields or plan.attribute_extras:
@@ -527,8 +583,8 @@ def _build(plan: _Plan, codec: WireCodec, columns: list[Sequence[Any]]) -> list[
         for position, key in plan.attribute_extras:
             extras[key] = _attribute_column(codec, raw[position])
 
-    states = _dicts(plan.fields, [values.get(name) or repeat(None, n) for name in plan.fields])
-    extra = _dicts(tuple(extras), list(extras.values()))
+    states = _dicts(plan.fields, values, n)
+    extra = _dicts(tuple(extras), extras, n)
     cls = plan.cls
     models: list[Party] = list(map(cls.__new__, repeat(cls, n)))
     consume(map(_set, models, repeat("__dict__"), states))
@@ -545,21 +601,21 @@ _copy_raw = msgspec.Raw.copy
 
 
 def _dicts(
-    keys: tuple[str, ...], columns: list[Sequence[Any] | Iterator[Any]]
-) -> Iterator[dict[str, Any]]:
-    """One dict per row: ``keys`` with the row's value from each column."""
-    return map(dict, map(zip, repeat(keys), zip(*columns, strict=False)))
+    keys: tuple[str, ...], columns: dict[str, Sequence[Any]], n: int
+) -> list[dict[str, Any]]:
+    """One dict per row with ``keys`` in that order: each key's value from its column in
+    ``columns``, None for the keys without one. (Copying one dict and setting its values a
+    column at a time is a quarter cheaper than building each dict from its pairs.)"""
+    rows = list(map(dict.copy, repeat(dict.fromkeys(keys), n)))
+    for key, column in columns.items():
+        consume(map(setitem, rows, repeat(key), column))
+    return rows
 
 
-def _part_values(parts: Sequence[Any], key: str) -> list[Any]:
-    """``part.get(key)`` of every part (all dicts)."""
-    return list(map(dict.get, parts, repeat(key)))
-
-
-def _primary(emails: list[Any]) -> Any:
+def _primary(emails: list[_EmailView]) -> _EmailView:
     """The email the general route reads: the first marked primary, else the first."""
     for email in emails:
-        if email.get("IsPrimary"):
+        if email.is_primary:
             return email
     return emails[0]
 

@@ -38,7 +38,16 @@ class ImisModel(BaseModel):
 
 # ----------------------------------------------------------------- contacts
 _EXTRA_SLOT: Any = BaseModel.__dict__["__pydantic_extra__"]  # where pydantic keeps the extras
-_DEFERRED = ("Addresses", "Phones")
+# The composite parts a bulk read keeps as JSON text until the extras are read (extras keys).
+_DEFERRED = (
+    "PersonName",
+    "PrimaryOrganization",
+    "Emails",
+    "StatusDetail",
+    "UpdateInformation",
+    "Addresses",
+    "Phones",
+)
 _decode_json = msgspec.json.decode
 
 
@@ -63,9 +72,11 @@ class Party(ImisModel):
     chapter: str | None = None
     updated_on: datetime | None = None
 
-    # A bulk read keeps a party's Addresses and Phones among the extras as JSON text
-    # (``msgspec.Raw``), decoded as received the first time the extras are read: most
-    # extractions never look at them, and parsing them would cost a quarter of reading the party.
+    # A bulk read keeps a party's composite parts (``_DEFERRED``: its name, organization, emails,
+    # status, update stamp, addresses and phones) among the extras as JSON text
+    # (``msgspec.Raw``), decoded as received the first time the extras are read: the fields read
+    # what they need from them, most extractions never look at the rest, and parsing them all
+    # would cost half of reading the party.
     # Everything that reads the extras (``model_extra``, attributes, dumps, equality, copies,
     # pickling, pydantic's own serializer) goes through this property, so the text is never
     # seen. (Two threads reading at once may both decode: same result, harmless.)
