@@ -5,10 +5,12 @@ latency, three ways: imis-tier's ``Client``, a plain httpx loop (the floor: no d
 JSON), and the ``imis-projectweekend`` package (100-row pages; it has no ``/api/query`` support,
 so its query figure is the legacy ``/api/iqa`` route). Prints wall time, requests, rows/s and
 client CPU per 1,000 rows; the client CPU is this process's CPU time, the server runs elsewhere.
-CPU time on a shared virtual machine varies by ±30 % between identical runs, so ``--repeat N``
-runs every measurement N times and prints the median run, with the fastest and slowest CPU
-figures beside it. Each method runs in a process of its own (its runs back to back, each after a
-full garbage collection), so no library pays for another's imports, garbage or cache misses.
+CPU time on a shared virtual machine varies by ±30 % between identical runs and drifts by up to
+2x over an hour, so ``--repeat N`` runs every measurement N times and prints the median run, with
+the fastest and slowest CPU figures beside it. Each method runs in a process of its own, so no
+library pays for another's imports, garbage or cache misses, and the methods take turns (one
+run each, round after round, each after a full garbage collection), so a drift in the machine's
+speed reaches all of them alike.
 
     .venv/bin/python benchmarks/bench_client.py --members 100000 --latency 0 50 --repeat 5
 """
@@ -171,30 +173,41 @@ METHODS: dict[str, Callable[[str, str, str, str], tuple[int, int]]] = {
 
 
 def _runs(
-    method: str,
+    method: str, latency: int, target: str, server: tuple[str, str, str], conn: Connection
+) -> None:
+    """Run one method each time the parent asks, until it says stop."""
+    while conn.recv() == "run":
+        gc.collect()  # start each run without the previous run's garbage
+        conn.send(_measure(method, latency, target, server))
+
+
+def _measure_in_turn(
+    ctx: Any,
+    methods: list[str],
     latency: int,
     target: str,
     server: tuple[str, str, str],
     repeat: int,
-    conn: Connection,
-) -> None:
-    results = []
-    for _ in range(repeat):
-        gc.collect()  # start each run without the previous run's garbage
-        results.append(_measure(method, latency, target, server))
-    conn.send(results)
-
-
-def _measure_apart(
-    ctx: Any, method: str, latency: int, target: str, server: tuple[str, str, str], repeat: int
-) -> list[Result]:
-    """``repeat`` runs of one method in a process of its own: another library's imports and
-    garbage (a bigger heap to collect) must not be charged to the method measured."""
-    parent, child = ctx.Pipe()
-    worker = ctx.Process(target=_runs, args=(method, latency, target, server, repeat, child))
-    worker.start()
-    results: list[Result] = parent.recv()
-    worker.join(timeout=60)
+) -> dict[str, list[Result]]:
+    """``repeat`` runs of each method, each method in a process of its own (another library's
+    imports and garbage, a bigger heap to collect, must not be charged to the method measured),
+    the methods taking turns one run at a time."""
+    workers = {}
+    for method in methods:
+        parent, child = ctx.Pipe()
+        process = ctx.Process(target=_runs, args=(method, latency, target, server, child))
+        process.start()
+        workers[method] = (process, parent)
+    results: dict[str, list[Result]] = {method: [] for method in methods}
+    try:
+        for _ in range(repeat):
+            for method, (_, conn) in workers.items():
+                conn.send("run")
+                results[method].append(conn.recv())
+    finally:
+        for process, conn in workers.values():
+            conn.send("stop")
+            process.join(timeout=60)
     return results
 
 
@@ -227,10 +240,10 @@ def main(argv: list[str] | None = None) -> None:
         )
         try:
             for target in args.targets:
-                for method in args.methods:
-                    results = _measure_apart(
-                        ctx, method, latency, target, (base, user, password), args.repeat
-                    )
+                runs = _measure_in_turn(
+                    ctx, args.methods, latency, target, (base, user, password), args.repeat
+                )
+                for results in runs.values():
                     median = sorted(results, key=lambda r: r.cpu_s)[len(results) // 2]
                     print(median.line(results), flush=True)
         finally:
