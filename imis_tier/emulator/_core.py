@@ -12,7 +12,7 @@ import json
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -85,7 +85,9 @@ class TriggeredTask:
 
 
 _PAGE_DEFAULT, _PAGE_MAX = 100, 500
-_PAGE_CACHE = 512  # encoded query pages kept (least recently used dropped)
+# Encoded query pages are kept up to this many bytes (least recently used dropped): enough for
+# every page of a 100,000-row query read both in 500-row pages and in the legacy route's 100.
+_PAGE_CACHE_BYTES = 384 << 20
 _RESERVED = {"limit", "offset", "orderby"}
 _PROMPT_OPS = {
     "eq": "Equal",
@@ -101,6 +103,35 @@ _PROMPT_OPS = {
 }
 _BODY_TYPE = "BadRequest: ValidationError - the request body must be a JSON object with a $type"
 _BO_DEFINITION = "BOEntityDefinition"
+
+
+class _PageCache:
+    """Encoded query pages (row count, JSON), least recently used dropped beyond a byte budget."""
+
+    def __init__(self, budget: int) -> None:
+        self._pages: OrderedDict[tuple[Any, ...], tuple[int, bytes]] = OrderedDict()
+        self._budget = budget
+        self._size = 0
+
+    def get(self, key: tuple[Any, ...]) -> tuple[int, bytes] | None:
+        found = self._pages.get(key)
+        if found is not None:
+            self._pages.move_to_end(key)
+        return found
+
+    def put(self, key: tuple[Any, ...], page: tuple[int, bytes]) -> None:
+        replaced = self._pages.pop(key, None)
+        if replaced is not None:
+            self._size -= len(replaced[1])
+        self._pages[key] = page
+        self._size += len(page[1])
+        while self._size > self._budget and len(self._pages) > 1:
+            _, (_, dropped) = self._pages.popitem(last=False)
+            self._size -= len(dropped)
+
+    def drop(self, matches: Callable[[tuple[Any, ...]], bool]) -> None:
+        for key in [key for key in self._pages if matches(key)]:
+            self._size -= len(self._pages.pop(key)[1])
 
 
 def _lower_params(params: Sequence[tuple[str, str]]) -> dict[str, str]:
@@ -138,7 +169,7 @@ class EmulatorCore:
         self.queries: dict[str, QueryDefinition] = {}
         self.triggered_tasks: list[TriggeredTask] = []
         self._query_gen: dict[str, int] = {}  # bumped on redefinition: keys derived caches
-        self._pages: OrderedDict[tuple[Any, ...], tuple[int, bytes]] = OrderedDict()
+        self._pages = _PageCache(_PAGE_CACHE_BYTES)
         self._ids = itertools.count(1)
         self._clock_set_at = time.monotonic()
         self._high_water = datetime(self.clock.year, self.clock.month, self.clock.day) - timedelta(
@@ -670,8 +701,7 @@ class EmulatorCore:
             self.queries[query.path.lower()] = query
             self._query_gen[query.path.lower()] = next(self._ids)
             # cached pages belong to the old definition
-            for key in [k for k in self._pages if k[1].lower() == query.path.lower()]:
-                del self._pages[key]
+            self._pages.drop(lambda key: key[1].lower() == query.path.lower())
 
     def define_source(self, source: SourceDefinition, *, journal: bool = True) -> None:
         with self.lock:
@@ -719,11 +749,7 @@ class EmulatorCore:
                 cached = _encode_query_page(
                     frame.iloc[offset : offset + limit], kinds, offset, legacy
                 )
-                self._pages[key] = cached
-                if len(self._pages) > _PAGE_CACHE:
-                    self._pages.popitem(last=False)
-            else:
-                self._pages.move_to_end(key)
+                self._pages.put(key, cached)
             count, joined = cached
         if legacy:
             return w.paged(w.GENERIC_ENTITY, [joined], offset, limit, len(frame), count=count)

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from imis_tier.emulator import Emulator, Prompt
+from imis_tier.emulator._core import _PageCache
 from imis_tier.extracts import EXTRACTS
 
 from ._helpers import items, props
@@ -181,3 +182,22 @@ def test_user_defined_queries(fresh: Emulator, fresh_api: httpx.Client) -> None:
     )
     assert answer.status_code == 200
     assert _query(fresh_api, "$/My/Admin", limit=1).json()["TotalCount"] > 0
+
+
+def test_query_page_cache_keeps_the_recently_used_pages_within_its_byte_budget() -> None:
+    cache = _PageCache(budget=10)
+    cache.put(("page", "a", 0), (1, b"aaaa"))
+    cache.put(("page", "b", 0), (1, b"bbbb"))
+    assert cache.get(("page", "a", 0)) == (1, b"aaaa")  # now the most recently used
+    cache.put(("page", "c", 0), (1, b"cccc"))  # 12 bytes: the least recently used (b) goes
+    assert cache.get(("page", "b", 0)) is None
+    assert cache.get(("page", "a", 0)) == (1, b"aaaa")
+    cache.put(("page", "a", 0), (2, b"AAAAAA"))  # replaced: 4 + 6 bytes, within the budget
+    assert cache.get(("page", "c", 0)) == (1, b"cccc")
+    assert cache.get(("page", "a", 0)) == (2, b"AAAAAA")
+    cache.put(("page", "d", 0), (1, b"d"))  # 11 bytes: c, now the least recently used, goes
+    assert cache.get(("page", "c", 0)) is None
+    cache.drop(lambda key: key[1] == "a")
+    assert cache.get(("page", "a", 0)) is None
+    cache.put(("page", "big", 0), (1, b"x" * 50))  # larger than the budget: kept alone
+    assert cache.get(("page", "big", 0)) == (1, b"x" * 50)
