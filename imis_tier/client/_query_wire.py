@@ -190,12 +190,12 @@ def build_rows(codec: WireCodec, rows: list[Any]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = msgspec.to_builtins(rows)  # leaves out unset members
     for getter, key, fractions in type(rows[0]).columns:
         column = list(map(getter, rows))
-        if column.count(UNSET):  # some rows lack the member: set it only where present
+        values = None if fractions else codec.scalar_column(column)  # None if a row lacks it
+        if values is None and column.count(UNSET):  # set it only where present
             for row, value in zip(out, column, strict=True):
                 if value is not UNSET:
                     row[key] = codec.flat_value(value)
             continue
-        values = None if fractions else codec.scalar_column(column)
         if values is None:  # fractions, or kinds mixed
             values = list(map(codec.flat_value, column))
         if values is not column:
