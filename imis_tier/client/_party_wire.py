@@ -29,7 +29,7 @@ import functools
 import re
 from collections.abc import Callable, Sequence
 from decimal import Decimal
-from itertools import repeat
+from itertools import chain, repeat
 from operator import attrgetter, itemgetter, setitem
 from typing import Any, Literal, NamedTuple, get_args
 
@@ -293,10 +293,11 @@ def _page_shape(columns: list[Sequence[Any]], n: int) -> tuple[Any, ...] | None:
         lists = list(map(_VALUES_OF, columns[_ATTRIBUTES]))
         if len(set(map(len, lists))) != 1:
             return None
-        found = [set(map(_NAME_OF, position)) for position in zip(*lists, strict=True)]
-        if any(len(name) != 1 for name in found):
+        first = list(map(_NAME_OF, lists[0]))
+        # Every name of the page in one list, compared with the first row's names repeated.
+        if list(map(_NAME_OF, chain.from_iterable(lists))) != first * n:
             return None
-        names = tuple(name.pop() for name in found)
+        names = tuple(first)
     count = -1
     if shape[_EMAILS] is _Raw:
         counts = set(map(len, map(_email_list, columns[_VIEW_OF[_EMAILS]])))
@@ -576,8 +577,10 @@ def _build(plan: _Plan, codec: WireCodec, columns: list[Sequence[Any]]) -> list[
     for i in plan.others:
         extras[_MEMBERS[i]] = list(map(codec.decode, columns[i]))
     if plan.attribute_fields or plan.attribute_extras:
-        by_position = zip(*map(_VALUES_OF, columns[_ATTRIBUTES]), strict=True)
-        raw = [list(map(_VALUE_OF, properties)) for properties in by_position]
+        properties = list(map(_VALUES_OF, columns[_ATTRIBUTES]))
+        width = len(properties[0])  # the same in every row of a shape
+        flat = list(map(_VALUE_OF, chain.from_iterable(properties)))
+        raw = [flat[position::width] for position in range(width)]
         for position, target in plan.attribute_fields:
             values[target[0]] = _coerced(_attribute_column(codec, raw[position]), target)
         for position, key in plan.attribute_extras:
