@@ -11,23 +11,9 @@ from typing import Any, TypeVar
 
 from imis_tier.client import _party_wire, _query_wire
 from imis_tier.client._codec import Entity, WireCodec
-from imis_tier.client.models import ImisModel, Organization, Party, Person, build
+from imis_tier.client.models import _PARTS, ImisModel, Organization, Party, Person, build
 
 M = TypeVar("M", bound=ImisModel)
-# Composite members kept among a party's extras as received (even a string shaped like a date):
-# those the model's fields read, and those its typed views read (``Party.addresses``, ``phones``).
-# A bulk read keeps the same members as JSON text until the extras are read (models._DEFERRED).
-_PARTS = frozenset(
-    {
-        "PersonName",
-        "PrimaryOrganization",
-        "Emails",
-        "Status",
-        "UpdateInformation",
-        "Addresses",
-        "Phones",
-    }
-)
 
 
 def party(codec: WireCodec, wire: Any) -> Party:
@@ -59,6 +45,7 @@ def _party_values(codec: WireCodec, wire: Mapping[str, Any]) -> dict[str, Any]:
         shape = type(value)
         if shape is str:
             if key != "$type":
+                # A part is kept as received, as a bulk read keeps it, even if shaped like a date.
                 date_shaped = len(value) >= 19 and value[10] == "T" and key not in _PARTS
                 values[key] = text(value) if date_shaped else value
         elif shape is dict:

@@ -39,8 +39,8 @@ from msgspec import UNSET, Struct, UnsetType, field
 from imis_tier.client._codec import _MISS, _SCALARS, WireCodec, loads
 from imis_tier.client._codec import _consume as consume
 from imis_tier.client.models import (
-    _DEFERRED,
     _EXTRA_SLOT,
+    _PARTS,
     Organization,
     Party,
     Person,
@@ -182,10 +182,7 @@ _KIND, _PARTY_ID, _ID, _UNIFORM_ID, _NAME, _ORGANIZATION_NAME = range(6)
 _PERSON_NAME, _PRIMARY_ORGANIZATION, _EMAILS, _STATUS, _UPDATE, _ATTRIBUTES = range(6, 12)
 _ADDRESSES, _PHONES = 12, 13
 # The parts kept as JSON text until read, by position, with the extras key each is kept under.
-_KEPT = {
-    i: "StatusDetail" if _MEMBERS[i] == "Status" else _MEMBERS[i]
-    for i in (*range(_PERSON_NAME, _ATTRIBUTES), _ADDRESSES, _PHONES)
-}
+_KEPT = {_MEMBERS.index(member): key for member, key in _PARTS.items()}
 _OTHERS = range(_PHONES + 1, len(_MEMBERS))
 # The parts read through views, and where each one's column of views is added to the columns.
 _VIEWED: dict[int, msgspec.json.Decoder[list[Any]]] = {
@@ -212,7 +209,6 @@ assert _MEMBERS[_PERSON_NAME : _ATTRIBUTES + 1] == (
     "AdditionalAttributes",
 )
 assert _MEMBERS[_ADDRESSES : _PHONES + 1] == ("Addresses", "Phones")
-assert sorted(_KEPT.values()) == sorted(_DEFERRED)
 _astuple = msgspec.structs.astuple
 _to_builtins = msgspec.to_builtins
 

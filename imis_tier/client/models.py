@@ -38,16 +38,19 @@ class ImisModel(BaseModel):
 
 # ----------------------------------------------------------------- contacts
 _EXTRA_SLOT: Any = BaseModel.__dict__["__pydantic_extra__"]  # where pydantic keeps the extras
-# The composite parts a bulk read keeps as JSON text until the extras are read (extras keys).
-_DEFERRED = (
-    "PersonName",
-    "PrimaryOrganization",
-    "Emails",
-    "StatusDetail",
-    "UpdateInformation",
-    "Addresses",
-    "Phones",
-)
+# A party's composite parts, kept among its extras as received (``Status`` under
+# ``StatusDetail``, since ``status`` is a field): wire member -> extras key. A bulk read keeps them
+# as JSON text until the extras are first read.
+_PARTS = {
+    "PersonName": "PersonName",
+    "PrimaryOrganization": "PrimaryOrganization",
+    "Emails": "Emails",
+    "Status": "StatusDetail",
+    "UpdateInformation": "UpdateInformation",
+    "Addresses": "Addresses",
+    "Phones": "Phones",
+}
+_DEFERRED = tuple(_PARTS.values())
 _decode_json = msgspec.json.decode
 
 
