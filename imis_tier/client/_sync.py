@@ -13,10 +13,11 @@ from tenacity import Retrying
 
 from imis_tier.client import _decode, _specs
 from imis_tier.client._auth import Token
-from imis_tier.client._base import BaseClient, RequestSpec, query_params
+from imis_tier.client._base import BaseClient, RequestSpec, _ssl_context, query_params
 from imis_tier.client._errors import ImisError, NotFound
 from imis_tier.client._flows import Flow
 from imis_tier.client._paging import DEFAULT_PAGE_SIZE, SyncPager
+from imis_tier.client._transport import Urllib3Transport, proxied
 from imis_tier.client.resources import (
     Activities,
     ChangeLog,
@@ -57,7 +58,9 @@ class Client(BaseClient):
     ``timeout`` (an ``httpx.Timeout`` or seconds), ``retry`` (a :class:`RetryPolicy`) and
     ``limits`` (a :class:`Limits`: one request in flight by default, as ASI asks) tune the
     transport; ``debug=True`` logs every request with secrets redacted. ``transport`` lets tests
-    and tools substitute an ``httpx`` transport.
+    and tools substitute an ``httpx`` transport; the default sends HTTP/1.1 through urllib3's
+    connection pool (:class:`Urllib3Transport`), or httpx's own transport where the environment
+    names a proxy for ``base_url``.
     """
 
     def __init__(
@@ -68,6 +71,10 @@ class Client(BaseClient):
         **options: Any,
     ) -> None:
         super().__init__(base_url, **options)
+        if transport is None and not proxied(self.base_url):
+            transport = Urllib3Transport(
+                verify=_ssl_context(), max_connections=self.limits.max_in_flight
+            )
         self._http = httpx.Client(transport=transport, **self._http_options())
         self._in_flight = threading.BoundedSemaphore(self.limits.max_in_flight)
         self._auth_lock = threading.Lock()
