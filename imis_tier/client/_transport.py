@@ -65,9 +65,7 @@ class Urllib3Transport(httpx.BaseTransport):
                 retries=False,
                 preload_content=True,
                 decode_content=False,  # httpx decodes, by the Content-Encoding it is given
-                timeout=urllib3.Timeout(
-                    connect=timeouts.get("connect"), read=timeouts.get("read")
-                ),
+                timeout=urllib3.Timeout(connect=timeouts.get("connect"), read=timeouts.get("read")),
             )
         except HTTPError as exc:
             raise _httpx_error(exc, request) from exc
@@ -110,4 +108,4 @@ def proxied(url: str) -> bool:
     parts = urlsplit(url)
     if not (proxies.get(parts.scheme) or proxies.get("all")):
         return False
-    return not urllib.request.proxy_bypass_environment(parts.hostname or "", proxies)
+    return not urllib.request.proxy_bypass(parts.hostname or "")

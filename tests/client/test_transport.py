@@ -167,7 +167,7 @@ def test_a_connection_closed_without_an_answer_is_a_protocol_error(serve):
 def test_an_answer_cut_short_is_a_protocol_error(serve):
     def short(handler: Any, server: _Server) -> bool:
         server.read_request(handler)
-        handler.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{\"Items\":")
+        handler.wfile.write(b'HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{"Items":')
         return False
 
     server = serve(short)
@@ -192,9 +192,11 @@ def test_urllib3_never_repeats_a_write_behind_the_clients_back(serve):
 
     server = serve(drop)
     retry = RetryPolicy(max_attempts=3, initial_backoff=0.01)
-    with Client(server.url, username="u", password="p", use_keyring=False, retry=retry) as imis:
-        with pytest.raises(TransportError) as caught:
-            imis.entities("Member_Tier_Score").create({"Score": 1})
+    with (
+        Client(server.url, username="u", password="p", use_keyring=False, retry=retry) as imis,
+        pytest.raises(TransportError) as caught,
+    ):
+        imis.entities("Member_Tier_Score").create({"Score": 1})
     posts = [line for line, _, _ in server.requests if line.startswith("POST /api/")]
     assert len(posts) == 1
     assert caught.value.method == "POST" and caught.value.status is None
