@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import socket
 import socketserver
+import ssl
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -12,6 +13,7 @@ from typing import Any
 import httpx
 import orjson
 import pytest
+import trustme
 
 from imis_tier.client import Client, RetryPolicy, TransportError
 from imis_tier.client._base import _ssl_context
@@ -22,21 +24,35 @@ class _Server:
     """A loopback TCP server answering each connection with ``respond(reader, writer)``,
     counting connections and request lines."""
 
-    def __init__(self, respond: Callable[[Any, Any], bool]) -> None:
+    def __init__(
+        self, respond: Callable[[Any, Any], bool], tls: ssl.SSLContext | None = None
+    ) -> None:
         self.connections = 0
         self.requests: list[tuple[str, dict[str, str], bytes]] = []
         server = self
 
         class Handler(socketserver.StreamRequestHandler):
+            def setup(self) -> None:
+                if tls is not None:
+                    self.request = tls.wrap_socket(self.request, server_side=True)
+                super().setup()
+
             def handle(self) -> None:
                 server.connections += 1
                 while respond(self, server):
                     pass
 
+            def finish(self) -> None:
+                super().finish()
+                if tls is not None:
+                    self.request.close()  # the TLS socket; the server closes only the plain one
+
         socketserver.ThreadingTCPServer.daemon_threads = True
         socketserver.ThreadingTCPServer.allow_reuse_address = True
         self._tcp = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self._tcp.server_address[1]}"
+        self._tcp.handle_error = lambda request, address: None  # type: ignore[method-assign]
+        scheme = "https" if tls is not None else "http"
+        self.url = f"{scheme}://127.0.0.1:{self._tcp.server_address[1]}"
         threading.Thread(target=self._tcp.serve_forever, daemon=True).start()
 
     def read_request(self, handler: Any) -> bool:
@@ -57,11 +73,11 @@ class _Server:
 
 
 @pytest.fixture
-def serve() -> Iterator[Callable[[Callable[[Any, Any], bool]], _Server]]:
+def serve() -> Iterator[Callable[..., _Server]]:
     servers: list[_Server] = []
 
-    def start(respond: Callable[[Any, Any], bool]) -> _Server:
-        servers.append(_Server(respond))
+    def start(respond: Callable[[Any, Any], bool], tls: ssl.SSLContext | None = None) -> _Server:
+        servers.append(_Server(respond, tls))
         return servers[-1]
 
     yield start
@@ -69,9 +85,10 @@ def serve() -> Iterator[Callable[[Callable[[Any, Any], bool]], _Server]]:
         server.close()
 
 
-def _http(timeout: float = 5.0) -> httpx.Client:
+def _http(timeout: float = 5.0, verify: ssl.SSLContext | None = None) -> httpx.Client:
     return httpx.Client(
-        transport=Urllib3Transport(verify=_ssl_context()), timeout=httpx.Timeout(timeout)
+        transport=Urllib3Transport(verify=verify or _ssl_context()),
+        timeout=httpx.Timeout(timeout),
     )
 
 
@@ -132,6 +149,23 @@ def test_chunked_and_gzipped_answers_are_read_whole_and_decoded_by_httpx(serve):
         answer = http.get(f"{server.url}/api/Party")
     assert answer.content == document
     assert "gzip" in server.requests[0][1]["accept-encoding"]
+
+
+def test_tls_answers_are_read_when_the_certificate_is_trusted_and_refused_when_not(serve):
+    authority = trustme.CA()
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    authority.issue_cert("127.0.0.1").configure_cert(server_context)
+    server = serve(_echo, tls=server_context)
+    trusting = ssl.create_default_context()
+    authority.configure_trust(trusting)
+    with _http(verify=trusting) as http:
+        answers = [http.get(f"{server.url}/api/Party?offset={n}") for n in range(2)]
+    assert [a.json()["line"] for a in answers] == [
+        f"GET /api/Party?offset={n} HTTP/1.1" for n in range(2)
+    ]
+    assert server.connections == 1
+    with _http() as http, pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
+        http.get(f"{server.url}/api/Party")
 
 
 def test_a_refused_connection_is_a_connect_error():
