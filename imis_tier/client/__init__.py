@@ -33,6 +33,7 @@ from imis_tier.client._logging import RedactingFilter, enable_debug, redact
 from imis_tier.client._paging import MAX_PAGE_SIZE, AsyncPager, Page, PageCursor, SyncPager
 from imis_tier.client._retry import RetryPolicy
 from imis_tier.client._sync import Client
+from imis_tier.client._transport import Urllib3Transport
 from imis_tier.client.models import (
     Activity,
     BillingCycle,
@@ -100,6 +101,7 @@ __all__ = [
     "TaskResult",
     "Token",
     "TransportError",
+    "Urllib3Transport",
     "ValidationError",
     "WireCodec",
     "enable_debug",

@@ -38,8 +38,9 @@ class Urllib3Transport(httpx.BaseTransport):
     """An ``httpx`` transport sending HTTP/1.1 through a pooled ``urllib3.PoolManager``.
 
     ``verify`` is the TLS context; ``max_connections`` the connections kept open per host (the
-    client's own limit decides how many requests are in flight). Timeouts come with each request
-    (httpx's ``connect`` and ``read``).
+    client's own limit decides how many requests are in flight). Timeouts come with each request:
+    httpx's ``connect``, and its ``read``, which urllib3 applies to sending as well; there is no
+    pool timeout, since the client's own limit queues requests before they reach the pool.
     """
 
     def __init__(self, *, verify: ssl.SSLContext, max_connections: int = 1) -> None:

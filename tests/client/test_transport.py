@@ -15,9 +15,8 @@ import orjson
 import pytest
 import trustme
 
-from imis_tier.client import Client, RetryPolicy, TransportError
+from imis_tier.client import Client, RetryPolicy, TransportError, Urllib3Transport
 from imis_tier.client._base import _ssl_context
-from imis_tier.client._transport import Urllib3Transport
 
 
 class _Server:
