@@ -93,8 +93,12 @@ def _measure(method: str, latency: int, target: str, server: tuple[str, str, str
 
 
 # ------------------------------------------------------------------ imis-tier
-def _ours(base: str, user: str, password: str, target: str) -> tuple[int, int]:
-    with Client(base, username=user, password=password, use_keyring=False) as imis:
+def _ours(
+    base: str, user: str, password: str, target: str, transport: httpx.BaseTransport | None = None
+) -> tuple[int, int]:
+    with Client(
+        base, username=user, password=password, use_keyring=False, transport=transport
+    ) as imis:
         pager = imis.parties.list() if target == "parties" else imis.query(QUERY)
         rows = sum(1 for _ in pager)
         return rows, imis.request_count
@@ -107,13 +111,7 @@ _TLS = httpx.create_ssl_context()
 
 def _ours_on_httpcore(base: str, user: str, password: str, target: str) -> tuple[int, int]:
     """The same client on httpx's own transport (httpcore over h11) instead of urllib3's."""
-    transport = httpx.HTTPTransport(verify=_TLS)
-    with Client(
-        base, username=user, password=password, use_keyring=False, transport=transport
-    ) as imis:
-        pager = imis.parties.list() if target == "parties" else imis.query(QUERY)
-        rows = sum(1 for _ in pager)
-        return rows, imis.request_count
+    return _ours(base, user, password, target, httpx.HTTPTransport(verify=_TLS))
 
 
 # ------------------------------------------------------------ plain httpx floor

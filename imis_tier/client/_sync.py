@@ -13,7 +13,7 @@ from tenacity import Retrying
 
 from imis_tier.client import _decode, _specs
 from imis_tier.client._auth import Token
-from imis_tier.client._base import BaseClient, RequestSpec, _ssl_context, query_params
+from imis_tier.client._base import BaseClient, RequestSpec, query_params
 from imis_tier.client._errors import ImisError, NotFound
 from imis_tier.client._flows import Flow
 from imis_tier.client._paging import DEFAULT_PAGE_SIZE, SyncPager
@@ -71,11 +71,12 @@ class Client(BaseClient):
         **options: Any,
     ) -> None:
         super().__init__(base_url, **options)
+        options = self._http_options()
         if transport is None and not proxied(self.base_url):
             transport = Urllib3Transport(
-                verify=_ssl_context(), max_connections=self.limits.max_in_flight
+                verify=options["verify"], max_connections=self.limits.max_in_flight
             )
-        self._http = httpx.Client(transport=transport, **self._http_options())
+        self._http = httpx.Client(transport=transport, **options)
         self._in_flight = threading.BoundedSemaphore(self.limits.max_in_flight)
         self._auth_lock = threading.Lock()
         self._count_lock = threading.Lock()
